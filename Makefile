@@ -1,0 +1,28 @@
+# Two commands do everything on a fresh Debian machine of this kind:
+#   make run    build and run the sidecar on its embedded default (mode uas, dry-run)
+#   make test   unit tests (swift test) and end-to-end tests (real binary + SIPp + stand-in for Bluejay)
+
+SWIFT ?= swift
+
+.PHONY: deps build run test unit integration clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	$(SWIFT) run bluejay-sidecar
+
+unit: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+integration: build
+	python3 -m pytest -q Tests/integration
+
+test: unit integration
+
+clean:
+	rm -rf .build

@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flows one way: transport → SIP parsing → call registry → ledger → outbox → delivery.
+// Each library target below holds one stage; BluejaySidecar wires them to sockets and the CLI.
+let package = Package(
+    name: "bluejay-sidecar",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bluejay-sidecar", targets: ["bluejay-sidecar"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, through pkg-config.
+        .systemLibrary(name: "COSIP2", pkgConfig: "libosip2", providers: [.apt(["libosip2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Stages.
+        .target(name: "BluejayJSON"),
+        .target(name: "BluejaySIP", dependencies: ["COSIP2"]),
+        .target(name: "BluejayAgentProtocol", dependencies: ["BluejayJSON"]),
+        .target(name: "BluejayStore", dependencies: ["CSQLite", "BluejayJSON", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "BluejayCalls", dependencies: ["BluejaySIP", "BluejayJSON", "BluejayStore", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "BluejayDelivery", dependencies: [
+            "CCurl", "BluejayJSON", "BluejayStore", "BluejayAgentProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BluejaySidecar", dependencies: [
+            "BluejaySIP", "BluejayJSON", "BluejayAgentProtocol", "BluejayStore", "BluejayCalls", "BluejayDelivery",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "bluejay-sidecar", dependencies: ["BluejaySidecar"]),
+
+        // Unit tests, one per stage. End-to-end tests against the real binary live in Tests/integration (pytest).
+        .testTarget(name: "BluejayJSONTests", dependencies: ["BluejayJSON"]),
+        .testTarget(name: "BluejaySIPTests", dependencies: ["BluejaySIP"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol"]),
+        .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
+        .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls"]),
+        .testTarget(name: "BluejayDeliveryTests", dependencies: [
+            "BluejayDelivery",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,12 @@
+/// Machine-readable reason in an error reply, so agents can branch without parsing prose.
+public enum AgentErrorCode: String, Sendable {
+    case badJSON = "bad_json"
+    case unknownType = "unknown_type"
+    case missingField = "missing_field"
+    case badValue = "bad_value"
+    case unknownCall = "unknown_call"
+    case callFlushed = "call_flushed"
+    case lineTooLong = "line_too_long"
+    case storeUnavailable = "store_unavailable"
+    case internalError = "internal_error"
+}

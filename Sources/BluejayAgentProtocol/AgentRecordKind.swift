@@ -1,0 +1,8 @@
+/// Which part of Bluejay's body a stored record feeds; raw values match the request `type`.
+public enum AgentRecordKind: String, Sendable {
+    case toolCall = "tool_call"
+    case event
+    case transcript
+    case metadata
+    case tags
+}

@@ -1,0 +1,8 @@
+/// A decoded request line: something to store, or a call-level command.
+public enum AgentRequest: Equatable, Sendable {
+    case record(AgentRecord)
+    /// The agent is done with the call: flush it to Bluejay now rather than waiting for SIP BYE.
+    case end(CallReference)
+    /// Ask what the sidecar knows about a call (its Bluejay id, state, start time).
+    case lookup(CallReference)
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// What the rest of the sidecar may know about a call, shared across threads: the SIP side writes it,
+/// the agent socket reads it to accept or refuse records.
+public struct CallEntry: Equatable, Sendable {
+    public enum State: String, Sendable { case ringing, active, ended }
+
+    public var callID: String
+    public var simulationResultID: String?
+    public var state: State
+    public var invitedAtMs: Int64
+    public var answeredAtMs: Int64?
+    public var endedAtMs: Int64?
+    /// The call's data went to the outbox (or was skipped): later records are refused with `call_flushed`.
+    public var flushed: Bool = false
+    /// The agent said `end`: flush as soon as the call is over, without the linger.
+    public var agentDone: Bool = false
+    /// Records acknowledged for this call.
+    public var recordCount: Int = 0
+
+    public init(callID: String, simulationResultID: String?, state: State, invitedAtMs: Int64,
+                answeredAtMs: Int64? = nil, endedAtMs: Int64? = nil) {
+        self.callID = callID
+        self.simulationResultID = simulationResultID
+        self.state = state
+        self.invitedAtMs = invitedAtMs
+        self.answeredAtMs = answeredAtMs
+        self.endedAtMs = endedAtMs
+    }
+}
+
+/// Every live call, and recently flushed ones (so a late record gets `call_flushed`, not `unknown_call`).
+public final class CallRegistry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byCallID: [String: CallEntry] = [:]
+    private var bySimulationResultID: [String: String] = [:]
+    /// Flushed calls in the order they were flushed, for bounded retention.
+    private var flushedOrder: [String] = []
+    private var flushedHead = 0
+    /// How many flushed calls are remembered.
+    public let flushedRetention: Int
+
+    public init(flushedRetention: Int = 100_000) {
+        self.flushedRetention = flushedRetention
+    }
+
+    public func upsert(_ entry: CallEntry) {
+        lock.lock(); defer { lock.unlock() }
+        byCallID[entry.callID] = entry
+        if let sim = entry.simulationResultID { bySimulationResultID[sim] = entry.callID }
+    }
+
+    /// Applies `change` to the entry if present; returns the new entry.
+    @discardableResult
+    public func update(_ callID: String, _ change: (inout CallEntry) -> Void) -> CallEntry? {
+        lock.lock(); defer { lock.unlock() }
+        guard var entry = byCallID[callID] else { return nil }
+        let wasFlushed = entry.flushed
+        change(&entry)
+        byCallID[callID] = entry
+        if let sim = entry.simulationResultID { bySimulationResultID[sim] = callID }
+        if entry.flushed && !wasFlushed { rememberFlushed(callID) }
+        return entry
+    }
+
+    public func entry(_ callID: String) -> CallEntry? {
+        lock.lock(); defer { lock.unlock() }
+        return byCallID[callID]
+    }
+
+    /// Finds a call by its Call-ID, else by its simulation result id (the latest call with it).
+    public func resolve(callID: String?, simulationResultID: String?) -> CallEntry? {
+        lock.lock(); defer { lock.unlock() }
+        if let callID { return byCallID[callID] }
+        if let sim = simulationResultID, let callID = bySimulationResultID[sim] { return byCallID[callID] }
+        return nil
+    }
+
+    public var count: Int {
+        lock.lock(); defer { lock.unlock() }
+        return byCallID.count
+    }
+
+    /// Calls by state, for status and metrics.
+    public func snapshot() -> [CallEntry] {
+        lock.lock(); defer { lock.unlock() }
+        return Array(byCallID.values)
+    }
+
+    private func rememberFlushed(_ callID: String) {
+        flushedOrder.append(callID)
+        while flushedOrder.count - flushedHead > flushedRetention {
+            let old = flushedOrder[flushedHead]
+            flushedHead += 1
+            if let entry = byCallID[old], entry.flushed {
+                byCallID[old] = nil
+                if let sim = entry.simulationResultID, bySimulationResultID[sim] == old { bySimulationResultID[sim] = nil }
+            }
+        }
+        if flushedHead > 4_096 && flushedHead * 2 > flushedOrder.count {
+            flushedOrder.removeFirst(flushedHead)
+            flushedHead = 0
+        }
+    }
+}

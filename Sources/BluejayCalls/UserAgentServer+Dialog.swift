@@ -1,0 +1,117 @@
+import BluejaySIP
+import BluejayStore
+
+extension UserAgentServer {
+    /// BYE, re-INVITE, UPDATE, INFO: requests that need a dialog.
+    func handleInDialog(_ tx: ServerTransaction, peer: SIPPeer) {
+        let request = tx.request
+        guard let call = dialog(for: request), call.state != .ended else {
+            respond(tx, 481)
+            return
+        }
+        if request.cseqNumber <= call.remoteCSeq && request.method != "ACK" {
+            respond(tx, 500, reason: "CSeq Out Of Order")
+            return
+        }
+        call.remoteCSeq = request.cseqNumber
+        switch request.method {
+        case "BYE":
+            if let inviteTx = call.inviteTransaction, inviteTx.finalStatus == nil {
+                respond(inviteTx, 487) // BYE in an early dialog ends the pending INVITE too
+                call.inviteTransaction = nil
+            }
+            end(call, by: "caller", reason: "bye") { [weak self] in self?.respond(tx, 200) }
+        case "INVITE":
+            reInvite(call, tx: tx, peer: peer)
+        case "UPDATE":
+            refreshSession(call, request: request)
+            var body: [UInt8] = []
+            if !request.body.isEmpty, let answer = SDPAnswer.answer(to: request.body, localAddress: advertisedHost(for: request), sessionID: call.sdpSessionID) {
+                call.localSDP = answer
+                body = answer
+            }
+            respond(tx, 200, headers: sessionTimerHeaders(call), contentType: body.isEmpty ? nil : "application/sdp", body: body)
+        default: // INFO
+            respond(tx, 200)
+        }
+    }
+
+    private func reInvite(_ call: UASCall, tx: ServerTransaction, peer: SIPPeer) {
+        let request = tx.request
+        if call.awaitingAck != nil && call.state == .active && call.inviteTransaction != nil {
+            respond(tx, 491)
+            return
+        }
+        let host = advertisedHost(for: request)
+        if !request.body.isEmpty {
+            guard let answer = SDPAnswer.answer(to: request.body, localAddress: host, sessionID: call.sdpSessionID) else {
+                respond(tx, 488)
+                return
+            }
+            call.localSDP = answer
+        }
+        refreshSession(call, request: request)
+        var headers: [(String, String)] = [("Contact", contact(host: host, peer: peer)), ("Allow", Self.allow), ("Supported", "timer")]
+        headers += sessionTimerHeaders(call)
+        if let bytes = respond(tx, 200, headers: headers, contentType: "application/sdp", body: call.localSDP) {
+            awaitAck(call, cseq: request.cseqNumber, response: bytes, destination: tx.destination)
+        }
+    }
+
+    /// Ends the call on the SIP side: durable first, then `then` (the BYE's 200), then the flush is scheduled.
+    func end(_ call: UASCall, by: String, reason: String, then: (() -> Void)?) {
+        guard call.state != .ended else { then?(); return }
+        call.stopTimers()
+        call.state = .ended
+        call.endedAtMs = environment.nowMs
+        call.endedBy = by
+        call.endReason = reason
+        liveCalls -= 1
+        let duration = call.answeredAtMs.map { call.endedAtMs! - $0 } ?? 0
+        logger.info("call ended", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")",
+                                             "ended_by": "\(by)", "reason": "\(reason)", "duration_ms": "\(duration)"])
+        registry.update(call.callID) { $0.state = .ended; $0.endedAtMs = call.endedAtMs }
+        environment.persist(call.stored) { [weak self] error in
+            guard let self else { return }
+            if let error { self.logger.error("could not store call end", metadata: ["call_id": "\(call.callID)", "error": "\(error)"]) }
+            then?()
+            self.environment.callEnded(call.callID)
+            // Keep the dialog a while so retransmitted BYEs match their transaction, then forget it.
+            _ = self.environment.schedule(afterMs: self.config.transactionLingerMs) { [weak self] in
+                guard let self, self.calls[call.callID] === call else { return }
+                self.calls[call.callID] = nil
+            }
+        }
+    }
+
+    /// Calls the store still holds open after a restart: their dialogs answer BYEs again.
+    public func restore(_ stored: [StoredCall]) {
+        for s in stored {
+            let call = UASCall(callID: s.callID, localTag: s.localTag, remoteTag: s.remoteTag, fromHeader: s.fromHeader,
+                               toHeader: s.toHeader, simulationResultID: s.simulationResultID, sipHeadersJSON: s.sipHeadersJSON,
+                               invitedAtMs: s.invitedAtMs, remoteCSeq: 0, sdpSessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+            call.answeredAtMs = s.answeredAtMs
+            call.endedAtMs = s.endedAtMs
+            call.endedBy = s.endedBy
+            call.endReason = s.endReason
+            var state = s.state
+            if state == .ringing {
+                // The caller's INVITE died with the old process: nothing can answer it now.
+                state = .ended
+                call.endedAtMs = s.invitedAtMs
+                call.endedBy = "system"
+                call.endReason = "restart"
+            }
+            call.state = state
+            if state == .active {
+                calls[s.callID] = call
+                liveCalls += 1
+            }
+            var entry = CallEntry(callID: s.callID, simulationResultID: s.simulationResultID,
+                                  state: CallEntry.State(rawValue: state.rawValue) ?? .ended, invitedAtMs: s.invitedAtMs,
+                                  answeredAtMs: s.answeredAtMs, endedAtMs: call.endedAtMs)
+            entry.flushed = s.flushState != .open
+            registry.upsert(entry)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import BluejayJSON
+import BluejaySIP
+import BluejayStore
+
+extension UserAgentServer {
+    func handleInitialInvite(_ tx: ServerTransaction, peer: SIPPeer) {
+        let invite = tx.request
+        if calls[invite.callID] != nil {
+            // Same Call-ID, new transaction, no To tag: a merged or looped request (§8.2.2.2).
+            respond(tx, 482)
+            return
+        }
+        guard acceptingCalls else {
+            respond(tx, 503, headers: [("Retry-After", "5")])
+            return
+        }
+        guard liveCalls < config.maxCalls else {
+            counters.rejectedOverLimit += 1
+            respond(tx, 503, headers: [("Retry-After", "5")])
+            return
+        }
+        let unsupported = invite.require.filter { $0.lowercased() != "timer" }
+        guard unsupported.isEmpty else {
+            respond(tx, 420, headers: [("Unsupported", unsupported.joined(separator: ", "))])
+            return
+        }
+        if let se = invite.sessionExpires, se.seconds < config.minSessionExpires {
+            respond(tx, 422, headers: [("Min-SE", "\(config.minSessionExpires)")])
+            return
+        }
+        if !invite.body.isEmpty, let type = invite.contentType, type.lowercased() != "application/sdp" {
+            respond(tx, 415, headers: [("Accept", "application/sdp")])
+            return
+        }
+        let host = advertisedHost(for: invite)
+        let sessionID = UInt64.random(in: 1...UInt64(Int64.max))
+        let sdp: [UInt8]
+        if invite.body.isEmpty {
+            sdp = SDPAnswer.offer(localAddress: host, sessionID: sessionID)
+        } else if let answer = SDPAnswer.answer(to: invite.body, localAddress: host, sessionID: sessionID) {
+            sdp = answer
+        } else {
+            respond(tx, 488)
+            return
+        }
+
+        respond(tx, 100)
+        if invite.simulationResultIDCount > 1 {
+            logger.warning("INVITE has more than one X-Simulation-Result-Id; the first wins", metadata: ["call_id": "\(invite.callID)"])
+        }
+        let call = UASCall(callID: invite.callID, localTag: Self.newTag(), remoteTag: invite.fromTag,
+                           fromHeader: invite.fromHeader, toHeader: invite.toHeader,
+                           simulationResultID: invite.simulationResultID, sipHeadersJSON: Self.headersJSON(invite.xHeaders),
+                           invitedAtMs: environment.nowMs, remoteCSeq: invite.cseqNumber, sdpSessionID: sessionID)
+        call.localSDP = sdp
+        call.inviteTransaction = tx
+        tx.call = call
+        calls[call.callID] = call
+        liveCalls += 1
+        registry.upsert(CallEntry(callID: call.callID, simulationResultID: call.simulationResultID, state: .ringing,
+                                  invitedAtMs: call.invitedAtMs))
+        logger.info("call started", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")"])
+
+        if config.ringMs > 0 {
+            respond(tx, 180, toTag: call.localTag, headers: [("Contact", contact(host: host, peer: peer))])
+            call.answerTimer = environment.schedule(afterMs: config.ringMs) { [weak self, weak call] in
+                guard let self, let call else { return }
+                self.answer(call, peer: peer, host: host)
+            }
+        } else {
+            answer(call, peer: peer, host: host)
+        }
+    }
+
+    /// Makes the call durable, then sends the 200: a caller never holds a dialog the sidecar could forget.
+    func answer(_ call: UASCall, peer: SIPPeer, host: String) {
+        guard call.state == .ringing, let tx = call.inviteTransaction, tx.finalStatus == nil else { return }
+        call.answerTimer = nil
+        call.state = .active
+        call.answeredAtMs = environment.nowMs
+        negotiateSessionTimer(call, request: tx.request)
+        let toHeader = tx.request.makeResponse(status: 200, toTag: call.localTag).toHeader
+        call.toHeader = toHeader
+        environment.persist(call.stored) { [weak self, weak call] error in
+            guard let self, let call else { return }
+            if let error {
+                // SIP keeps working without the store; the agent's records will be refused as store_unavailable.
+                self.logger.error("could not store call state", metadata: ["call_id": "\(call.callID)", "error": "\(error)"])
+            }
+            guard call.state == .active, tx.finalStatus == nil else { return }
+            self.sendAnswer(call, tx: tx, peer: peer, host: host)
+        }
+    }
+
+    private func sendAnswer(_ call: UASCall, tx: ServerTransaction, peer: SIPPeer, host: String) {
+        var headers: [(String, String)] = [("Contact", contact(host: host, peer: peer)), ("Allow", Self.allow), ("Supported", "timer")]
+        headers += sessionTimerHeaders(call)
+        guard let bytes = respond(tx, 200, toTag: call.localTag, headers: headers, contentType: "application/sdp", body: call.localSDP) else { return }
+        call.inviteTransaction = nil
+        registry.update(call.callID) { $0.state = .active; $0.answeredAtMs = call.answeredAtMs }
+        awaitAck(call, cseq: tx.request.cseqNumber, response: bytes, destination: tx.destination)
+        armSessionTimer(call)
+    }
+
+    /// Retransmits a 2xx over UDP until its ACK; no ACK in 64·T1 ends the call (§13.3.1.4).
+    func awaitAck(_ call: UASCall, cseq: UInt32, response: [UInt8], destination: SIPDestination) {
+        call.awaitingAck?.retransmission?.stop()
+        var retransmission: Retransmission?
+        if !destination.peer.transport.isReliable {
+            retransmission = Retransmission.start(response, to: destination, config: config, environment: environment) { [weak self, weak call] in
+                guard let self, let call else { return }
+                self.logger.warning("no ACK for 2xx, ending call", metadata: ["call_id": "\(call.callID)"])
+                call.awaitingAck = nil
+                self.end(call, by: "system", reason: "no_ack", then: nil)
+            }
+        }
+        call.awaitingAck = (cseq, retransmission)
+    }
+
+    func handleCancel(_ cancel: ServerTransaction) {
+        guard let inviteTx = transactions[cancel.key.with(method: "INVITE")] else {
+            respond(cancel, 481)
+            return
+        }
+        respond(cancel, 200)
+        guard inviteTx.finalStatus == nil else { return } // already answered: CANCEL has no effect (§9.2)
+        respond(inviteTx, 487)
+        if let call = inviteTx.call {
+            call.inviteTransaction = nil
+            end(call, by: "caller", reason: "cancelled", then: nil)
+        }
+    }
+
+    func contact(host: String, peer: SIPPeer) -> String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        let transport = peer.transport == .udp ? "" : ";transport=\(peer.transport.rawValue.lowercased())"
+        return "<sip:bluejay-sidecar@\(h):\(peer.localPort)\(transport)>"
+    }
+
+    func advertisedHost(for request: SIPMessage) -> String {
+        if let host = config.advertisedHost { return host }
+        // The Request-URI's host is the address the caller used to reach us.
+        if let uri = request.requestURI, let at = uri.firstIndex(of: "@") {
+            var rest = uri[uri.index(after: at)...]
+            if rest.hasPrefix("[") , let close = rest.firstIndex(of: "]") {
+                return String(rest[rest.index(after: rest.startIndex)..<close])
+            }
+            if let end = rest.firstIndex(where: { $0 == ":" || $0 == ";" || $0 == ">" || $0 == "?" }) { rest = rest[..<end] }
+            if !rest.isEmpty { return String(rest) }
+        }
+        return "127.0.0.1"
+    }
+
+    static func newTag() -> String {
+        var g = SystemRandomNumberGenerator()
+        return String(g.next() as UInt64, radix: 36) + String(g.next() as UInt32, radix: 36)
+    }
+
+    /// The INVITE's X- headers as a JSON object (first occurrence of a name wins), for metadata.sip_headers.
+    static func headersJSON(_ headers: [(name: String, value: String)]) -> [UInt8] {
+        var writer = JSONWriter(capacity: 128)
+        writer.beginObject()
+        var seen = Set<String>()
+        for (name, value) in headers where seen.insert(name.lowercased()).inserted {
+            writer.key(name)
+            writer.string(value)
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+}

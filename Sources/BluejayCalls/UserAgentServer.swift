@@ -1,0 +1,151 @@
+import BluejayJSON
+import BluejaySIP
+import BluejayStore
+import Logging
+
+/// The RFC 3261 user agent server of mode `uas`: answers calls itself and follows each to its end.
+/// Confined to one thread (the SIP event loop); the world reaches it through `UASEnvironment`.
+public final class UserAgentServer {
+    public static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO"
+    /// Methods SIP defines that this agent does not take: 405, not 501.
+    static let knownMethods: Set<String> = ["REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "PRACK"]
+
+    let config: UASConfig
+    let registry: CallRegistry
+    let environment: UASEnvironment
+    var logger: Logger
+    var transactions = TransactionTable()
+    var calls: [String: UASCall] = [:]
+    /// Calls ringing or active, for the concurrent-call limit.
+    var liveCalls = 0
+    /// Set while draining: new INVITEs get 503.
+    public var acceptingCalls = true
+    public internal(set) var counters = Counters()
+
+    public struct Counters: Sendable {
+        public var received = 0
+        public var dropped = 0
+        public var badRequests = 0
+        public var retransmissionsAbsorbed = 0
+        public var rejectedOverLimit = 0
+    }
+
+    public init(config: UASConfig, registry: CallRegistry, environment: UASEnvironment, logger: Logger) {
+        self.config = config
+        self.registry = registry
+        self.environment = environment
+        self.logger = logger
+    }
+
+    public var liveCallCount: Int { liveCalls }
+    public var transactionCount: Int { transactions.count }
+
+    /// Drops transactions whose linger time is over; call about once a second.
+    public func sweep() { transactions.sweep(nowMs: environment.nowMs) }
+
+    /// One datagram or framed stream message from `peer`.
+    public func receive(_ bytes: [UInt8], from peer: SIPPeer) {
+        counters.received += 1
+        switch SIPMessage.parse(bytes) {
+        case .message(let message):
+            guard message.isRequest else { return } // a UAS sends no requests, so responses have no transaction here
+            handle(message, from: peer)
+        case .badRequest(let message, let error):
+            counters.badRequests += 1
+            logger.debug("bad SIP request", metadata: ["peer": "\(peer.host):\(peer.port)", "error": "\(error)"])
+            guard message.isRequest, message.method != "ACK", let via = message.topVia else { return }
+            let reason = "Bad Request (\(error))".filter { $0 != "\r" && $0 != "\n" }
+            let received = SIPDestination.received(via: via, from: peer)
+            let response = message.makeResponse(status: 400, reason: String(reason.prefix(120)), received: received,
+                                                rport: via.rport != .absent ? peer.port : nil, headers: serverHeader)
+            environment.send(response.serialize(), to: SIPDestination.forResponse(via: via, from: peer))
+        case .drop(let error):
+            counters.dropped += 1
+            logger.debug("dropped SIP message", metadata: ["peer": "\(peer.host):\(peer.port)", "error": "\(error)"])
+        }
+    }
+
+    var serverHeader: [(String, String)] { [("Server", config.userAgent)] }
+
+    private func handle(_ request: SIPMessage, from peer: SIPPeer) {
+        guard let via = request.topVia else { return }
+        let key = TransactionKey(request, via: via)
+
+        if request.method == "ACK" {
+            handleACK(request, key: key)
+            return
+        }
+        if let existing = transactions[key] {
+            counters.retransmissionsAbsorbed += 1
+            if let last = existing.lastResponse { environment.send(last, to: existing.destination) }
+            return
+        }
+        let tx = ServerTransaction(key: key, request: request, via: via, peer: peer)
+        transactions.insert(tx)
+
+        switch request.method {
+        case "INVITE":
+            if request.toTag == nil { handleInitialInvite(tx, peer: peer) } else { handleInDialog(tx, peer: peer) }
+        case "CANCEL":
+            handleCancel(tx)
+        case "BYE", "UPDATE", "INFO":
+            handleInDialog(tx, peer: peer)
+        case "OPTIONS":
+            if request.toTag != nil && dialog(for: request) == nil {
+                respond(tx, 481)
+            } else {
+                respond(tx, 200, headers: [("Allow", Self.allow), ("Accept", "application/sdp"), ("Supported", "timer")])
+            }
+        default:
+            if Self.knownMethods.contains(request.method) {
+                if request.toTag != nil && dialog(for: request) == nil { respond(tx, 481) } else { respond(tx, 405, headers: [("Allow", Self.allow)]) }
+            } else {
+                respond(tx, 501, headers: [("Allow", Self.allow)])
+            }
+        }
+    }
+
+    /// The call an in-dialog request belongs to: same Call-ID, our tag in To, their tag in From.
+    func dialog(for request: SIPMessage) -> UASCall? {
+        guard let call = calls[request.callID], request.toTag == call.localTag else { return nil }
+        if let remote = call.remoteTag, request.fromTag != remote { return nil }
+        return call
+    }
+
+    /// Sends a response in `tx` and remembers it for retransmissions. A transaction never gets two final responses.
+    @discardableResult
+    func respond(_ tx: ServerTransaction, _ status: Int, reason: String? = nil, toTag: String? = nil,
+                 headers: [(String, String)] = [], contentType: String? = nil, body: [UInt8] = []) -> [UInt8]? {
+        if let final = tx.finalStatus {
+            logger.warning("refused a second final response", metadata: ["call_id": "\(tx.request.callID)", "first": "\(final)", "second": "\(status)"])
+            return nil
+        }
+        let response = tx.request.makeResponse(status: status, reason: reason, toTag: toTag, received: tx.received,
+                                               rport: tx.rport, headers: headers + serverHeader,
+                                               contentType: contentType, body: body)
+        let bytes = response.serialize()
+        tx.lastResponse = bytes
+        environment.send(bytes, to: tx.destination)
+        if status >= 200 {
+            tx.finalStatus = status
+            transactions.expire(tx.key, atMs: environment.nowMs + config.transactionLingerMs)
+            if tx.key.method == "INVITE" && status >= 300 && !tx.destination.peer.transport.isReliable {
+                tx.retransmission = Retransmission.start(bytes, to: tx.destination, config: config, environment: environment) {}
+            }
+        }
+        return bytes
+    }
+
+    private func handleACK(_ ack: SIPMessage, key: TransactionKey) {
+        // ACK to a non-2xx final response: same branch as the INVITE, ends its retransmissions (Timer G).
+        if let tx = transactions[key], let status = tx.finalStatus, status >= 300 {
+            tx.retransmission?.stop()
+            tx.retransmission = nil
+            return
+        }
+        // ACK to a 2xx: its own transaction, matched to the dialog.
+        guard let call = dialog(for: ack), let waiting = call.awaitingAck, waiting.cseq == ack.cseqNumber else { return }
+        waiting.retransmission?.stop()
+        call.awaitingAck = nil
+    }
+}

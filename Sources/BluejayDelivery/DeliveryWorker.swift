@@ -1,0 +1,161 @@
+import BluejayStore
+import Foundation
+import Logging
+
+/// Where the outbox's bodies go: Bluejay's API, or files (dry-run, the embedded default without an API key).
+public enum DeliveryTarget {
+    case bluejay(BluejayClient)
+    case dryRun(DryRunSink)
+}
+
+/// Drains the durable outbox: picks due rows, sends them, and records the outcome through the store writer.
+/// One thread; transfers run concurrently inside the client, so a hanging server holds only its own slots.
+public final class DeliveryWorker: @unchecked Sendable {
+    private let writer: StoreWriter
+    private let storePath: String
+    private let target: DeliveryTarget
+    private let policy: RetryPolicy
+    private let maxInFlight: Int
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var inFlight = Set<Int64>()
+    private var woken = false
+    private var stopping = false
+    private var thread: Thread?
+    private var finished = false
+
+    /// Outcome counters: for metrics and tests.
+    public private(set) var delivered = 0
+    public private(set) var retried = 0
+    public private(set) var dead = 0
+
+    public init(writer: StoreWriter, storePath: String, target: DeliveryTarget, policy: RetryPolicy, maxInFlight: Int = 16, logger: Logger) {
+        self.writer = writer
+        self.storePath = storePath
+        self.target = target
+        self.policy = policy
+        self.maxInFlight = maxInFlight
+        self.logger = logger
+    }
+
+    public func start() throws {
+        let reader = try StoreReader(path: storePath)
+        let thread = Thread { [self] in run(reader) }
+        thread.name = "bluejay-delivery"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Something was enqueued or finished: look at the outbox again now.
+    public func wake() {
+        condition.lock()
+        woken = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Gives in-flight transfers up to `graceMs` to finish (their outcome is recorded), then stops.
+    public func stop(graceMs: Int) {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        if case .bluejay(let client) = target { client.shutdown(graceMs: graceMs) }
+        condition.lock()
+        let deadline = Date().addingTimeInterval(Double(graceMs) / 1000 + 1)
+        while !finished && Date() < deadline { _ = condition.wait(until: deadline) }
+        condition.unlock()
+    }
+
+    private func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    private func run(_ reader: StoreReader) {
+        while true {
+            condition.lock()
+            if stopping {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let capacity = maxInFlight - inFlight.count
+            let busy = inFlight
+            woken = false
+            condition.unlock()
+
+            var nextDue: Int64?
+            if capacity > 0 {
+                do {
+                    let now = nowMs()
+                    let items = try Outbox.due(nowMs: now, limit: capacity, excluding: busy, in: reader.db)
+                    for item in items { send(item) }
+                    nextDue = try Outbox.nextDueMs(in: reader.db)
+                } catch {
+                    logger.error("outbox read failed", metadata: ["error": "\(error)"])
+                    nextDue = nowMs() + 1_000
+                }
+            }
+
+            condition.lock()
+            if !woken && !stopping {
+                // Due rows not sent now are in flight or over capacity: a completion wakes us. Otherwise sleep
+                // until the next row falls due (1 s at most, so rows added by a restarted peer are seen).
+                let now = nowMs()
+                let until = (nextDue.map { $0 > now ? $0 : now + 1_000 } ?? now + 1_000)
+                _ = condition.wait(until: Date().addingTimeInterval(Double(min(until - now, 1_000)) / 1000))
+            }
+            condition.unlock()
+        }
+    }
+
+    private func send(_ item: Outbox.Item) {
+        condition.lock()
+        inFlight.insert(item.id)
+        condition.unlock()
+        switch target {
+        case .dryRun(let sink):
+            do {
+                let path = try sink.write(outboxID: item.id, simulationResultID: item.simulationResultID, body: item.body)
+                logger.info("dry-run: wrote body", metadata: ["call_id": "\(item.callID)", "simulation_result_id": "\(item.simulationResultID)", "path": "\(path)"])
+                record(item, .delivered(status: 0))
+            } catch {
+                record(item, .retryable(reason: "dry-run write failed: \(error)", status: nil, retryAfterMs: nil))
+            }
+        case .bluejay(let client):
+            client.post(body: item.body) { [self] outcome in record(item, outcome) }
+        }
+    }
+
+    private func record(_ item: Outbox.Item, _ outcome: DeliveryOutcome) {
+        let attempts = item.attempts + 1
+        let now = nowMs()
+        let meta: Logger.Metadata = ["call_id": "\(item.callID)", "simulation_result_id": "\(item.simulationResultID)", "attempt": "\(attempts)"]
+        let operation: StoreWriter.Operation
+        switch outcome {
+        case .delivered(let status):
+            delivered += 1
+            if status != 0 { logger.info("delivered to Bluejay", metadata: meta.merging(["status": "\(status)"]) { $1 }) }
+            operation = { db in try Outbox.markDelivered(item.id, status: status, attempts: attempts, nowMs: now, in: db) }
+        case .retryable(let reason, let status, let retryAfterMs):
+            retried += 1
+            let delay = policy.delayMs(afterAttempt: attempts, retryAfterMs: retryAfterMs, random: Double.random(in: 0..<1))
+            logger.warning("delivery failed, will retry", metadata: meta.merging(["reason": "\(reason)", "retry_in_ms": "\(delay)"]) { $1 })
+            operation = { db in
+                try Outbox.scheduleRetry(item.id, attempts: attempts, nextAttemptAtMs: now + delay, status: status, error: reason, nowMs: now, in: db)
+            }
+        case .rejected(let status, let body):
+            dead += 1
+            let reason = "HTTP \(status): \(body)"
+            logger.error("Bluejay rejected the body; kept as a dead letter", metadata: meta.merging(["status": "\(status)", "reason": "\(reason.prefix(500))"]) { $1 })
+            operation = { db in try Outbox.markDead(item.id, attempts: attempts, status: status, reason: reason, nowMs: now, in: db) }
+        }
+        writer.submit(operation) { [self] error in
+            if let error { logger.error("could not record delivery outcome", metadata: meta.merging(["error": "\(error)"]) { $1 }) }
+            condition.lock()
+            inFlight.remove(item.id)
+            woken = true
+            condition.signal()
+            condition.unlock()
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import COSIP2
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The checks libosip2 does not make (it accepts most of RFC 4475 §3.1.2's invalid messages).
+extension SIPMessage {
+    /// First problem found, or nil. Order matters only for which reason a 400 carries.
+    func validate(layout: SIPRawLayout, bytes: UnsafeRawBufferPointer) -> SIPParseError? {
+        let m = osip.pointee
+
+        guard let via = OSIP.first(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self) else {
+            return .missingHeader("Via")
+        }
+        guard SIPVia(via) != nil else { return .invalid("unusable top Via") }
+
+        // RFC 4475 §3.1.2.16 expects 505 here; we report `.invalid` (a 400). `version` has the value.
+        guard let version = m.sip_version, ASCII.equalsIgnoringCase(version, "SIP/2.0") else {
+            return .invalid("unsupported SIP version \(OSIP.string(m.sip_version) ?? "")")
+        }
+        if let viaVersion = via.pointee.version, !ASCII.equalsIgnoringCase(viaVersion, "2.0") {
+            return .invalid("Via protocol is not SIP/2.0")
+        }
+
+        if isRequest {
+            if !requestLineRecovered, let error = validateRequestLine(layout: layout, bytes: bytes) { return error }
+        } else if let error = validateStatusLine(layout: layout, bytes: bytes) {
+            return error
+        }
+
+        guard m.from != nil, m.from?.pointee.url != nil else { return .missingHeader("From") }
+        guard m.to != nil, m.to?.pointee.url != nil else { return .missingHeader("To") }
+        guard let callID = m.call_id, callID.pointee.number != nil else { return .missingHeader("Call-ID") }
+        guard let cseq = m.cseq else { return .missingHeader("CSeq") }
+
+        // RFC 3261 §8.1.1.5: CSeq number < 2^31.
+        guard let number = cseq.pointee.number, ASCII.parseDigits(number) != nil else {
+            return .invalid("bad CSeq number")
+        }
+        guard let cseqMethod = cseq.pointee.method, cseqMethod.pointee != 0,
+              Self.isToken(cseqMethod) else { return .invalid("bad CSeq method") }
+        if isRequest, let method = m.sip_method, strcmp(method, cseqMethod) != 0 {
+            return .invalid("CSeq method \(String(cString: cseqMethod)) does not match request method \(String(cString: method))")
+        }
+
+        if isRequest {
+            switch otherHeaderCount("max-forwards") {
+            case 0: return .missingHeader("Max-Forwards")
+            case 1: break
+            default: return .invalid("more than one Max-Forwards header")
+            }
+            // RFC 3261 §20.22: 1*DIGIT; values above 255 are not meaningful (RFC 4475 §3.1.2.4 sends 300).
+            guard let hops = maxForwards, hops <= 255 else { return .invalid("bad Max-Forwards") }
+        }
+
+        if let length = m.content_length?.pointee.value {
+            guard let declared = ASCII.parseDigits(length) else { return .invalid("bad Content-Length") }
+            if declared > layout.bodyLength {
+                return .invalid("Content-Length \(declared) exceeds the \(layout.bodyLength) body bytes received")
+            }
+        }
+
+        // RFC 3261 §20.17: SIP-date is always GMT (RFC 4475 §3.1.2.12).
+        if let date = otherHeaderValue("date"), !ASCII.trimmed(date).hasSuffix("GMT") {
+            return .invalid("Date is not in GMT")
+        }
+
+        if let error = validateAddrSpecs() { return error }
+        return nil
+    }
+
+    private func validateRequestLine(layout: SIPRawLayout, bytes: UnsafeRawBufferPointer) -> SIPParseError? {
+        guard let method = osip.pointee.sip_method, method.pointee != 0, Self.isToken(method) else {
+            return .invalid("bad method")
+        }
+        guard let uri = osip.pointee.req_uri, let scheme = OSIP.string(uri.pointee.scheme) else {
+            return .invalid("bad request-URI")
+        }
+        let lowerScheme = ASCII.lowercased(scheme)
+        switch lowerScheme {
+        case "sip", "sips":
+            guard let host = uri.pointee.host, host.pointee != 0 else { return .invalid("request-URI has no host") }
+            if let port = uri.pointee.port, ASCII.parseDigits(port, limit: 65_535) == nil {
+                // Also catches an unbracketed IPv6 reference (RFC 5118 §4.2).
+                return .invalid("bad request-URI port")
+            }
+            // libosip2 reads `sip:2001:db8::10` as host "2001:db8:" port 10; RFC 5118 §4.2 says an
+            // IPv6 reference must be bracketed, so a colon in the host needs a '[' on the wire.
+            if strchr(host, Int32(ASCII.colon)) != nil,
+               !bytes[layout.start..<layout.startLineEnd].contains(UInt8(ascii: "[")) {
+                return .invalid("IPv6 reference in request-URI is not bracketed")
+            }
+            // RFC 3261 §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+            if uri.pointee.url_headers.nb_elt > 0 { return .invalid("request-URI carries headers") }
+        case "tel":
+            break
+        default:
+            // A UAS could answer 416 (RFC 3261 §8.2.2.1); the caller answers 400 with this reason.
+            return .invalid("unsupported request-URI scheme \(scheme)")
+        }
+        return nil
+    }
+
+    /// libosip2 reads the status code with `sscanf("%d")`, so "4294967301" wraps to 5 (RFC 4475
+    /// §3.1.2.19); require exactly three digits in 100-699 from the raw bytes.
+    private func validateStatusLine(layout: SIPRawLayout, bytes: UnsafeRawBufferPointer) -> SIPParseError? {
+        var i = layout.start
+        while i < layout.startLineEnd, bytes[i] != ASCII.space { i += 1 }
+        let codeStart = i + 1
+        guard codeStart + 3 <= layout.startLineEnd,
+              (codeStart..<codeStart + 3).allSatisfy({ ASCII.isDigit(bytes[$0]) }),
+              codeStart + 3 == layout.startLineEnd || bytes[codeStart + 3] == ASCII.space,
+              (100...699).contains(statusCode) else {
+            return .invalid("bad status code")
+        }
+        return nil
+    }
+
+    /// RFC 3261 §20.10: a URI with a comma, question mark or semicolon must be in angle brackets.
+    /// libosip2 happily takes `Contact: sip:u@h?Route=...` as a URI with headers (RFC 4475 §3.1.2.13).
+    private func validateAddrSpecs() -> SIPParseError? {
+        func hasHeaders(_ header: UnsafeMutablePointer<osip_from_t>?) -> Bool {
+            (header?.pointee.url?.pointee.url_headers.nb_elt ?? 0) > 0
+        }
+        var suspects: [String] = []
+        if hasHeaders(osip.pointee.from) { suspects.append("from") }
+        if hasHeaders(osip.pointee.to) { suspects.append("to") }
+        if OSIP.elements(UnsafePointer(osip.field(\.contacts)), as: osip_contact_t.self).contains(where: hasHeaders) {
+            suspects.append("contact")
+        }
+        for name in suspects {
+            for value in headerValues(name) where !value.utf8.contains(UInt8(ascii: "<")) {
+                return .invalid("\(name) URI with headers must be enclosed in <>")
+            }
+        }
+        return nil
+    }
+
+    private static func isToken(_ pointer: UnsafePointer<CChar>) -> Bool {
+        var i = 0
+        while pointer[i] != 0 {
+            guard ASCII.isTokenChar(UInt8(bitPattern: pointer[i])) else { return false }
+            i += 1
+        }
+        return i > 0
+    }
+}

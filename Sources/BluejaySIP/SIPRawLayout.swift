@@ -1,0 +1,68 @@
+/// Where the start line, header section and body sit in a received datagram.
+///
+/// libosip2 does not report these offsets, but we need them for checks it skips: it only reads a body
+/// when Content-Type is present, so "Content-Length larger than the datagram" (RFC 4475 §3.1.2.2) and
+/// the header-by-header recovery of a broken request both work from the raw bytes.
+/// Line ends follow libosip2: CRLF, bare LF or bare CR.
+struct SIPRawLayout {
+    /// First byte of the start line (libosip2 skips leading CR/LF, RFC 3261 §7.5).
+    var start = 0
+    /// One past the last byte of the start line.
+    var startLineEnd = 0
+    /// First byte of the first header line.
+    var headersStart = 0
+    /// One past the terminator of the last header line (the blank line starts here).
+    var headersEnd = 0
+    /// First body byte; equals the total count when there is no blank line.
+    var bodyStart = 0
+    /// Total size of the datagram.
+    var count = 0
+
+    var bodyLength: Int { count - bodyStart }
+    var hasStartLine: Bool { startLineEnd > start }
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        count = bytes.count
+        var i = 0
+        while i < count, bytes[i] == ASCII.cr || bytes[i] == ASCII.lf { i += 1 }
+        start = i
+        i = Self.lineEnd(bytes, from: i)
+        startLineEnd = i
+        i = Self.skipTerminator(bytes, at: i)
+        headersStart = i
+        headersEnd = i
+        bodyStart = count
+        while i < count {
+            let end = Self.lineEnd(bytes, from: i)
+            if end == i { // blank line: end of headers
+                headersEnd = i
+                bodyStart = Self.skipTerminator(bytes, at: i)
+                return
+            }
+            i = Self.skipTerminator(bytes, at: end)
+            headersEnd = i
+        }
+    }
+
+    /// Whether the start line begins with "SIP/", which is how libosip2 tells a response from a request.
+    func isResponse(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        startLineEnd - start >= 4 && bytes[start] == UInt8(ascii: "S") && bytes[start + 1] == UInt8(ascii: "I")
+            && bytes[start + 2] == UInt8(ascii: "P") && bytes[start + 3] == UInt8(ascii: "/")
+    }
+
+    @inline(__always)
+    static func lineEnd(_ bytes: UnsafeRawBufferPointer, from index: Int) -> Int {
+        var i = index
+        while i < bytes.count, bytes[i] != ASCII.cr, bytes[i] != ASCII.lf { i += 1 }
+        return i
+    }
+
+    @inline(__always)
+    static func skipTerminator(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int {
+        guard index < bytes.count else { return index }
+        if bytes[index] == ASCII.cr {
+            return index + 1 < bytes.count && bytes[index + 1] == ASCII.lf ? index + 2 : index + 1
+        }
+        return bytes[index] == ASCII.lf ? index + 1 : index
+    }
+}

@@ -1,0 +1,66 @@
+import COSIP2
+
+/// A Via header value (RFC 3261 §20.42) copied out of libosip2, so the caller can route responses
+/// (RFC 3261 §18.2.2, RFC 3581) without touching C memory.
+public struct SIPVia: Equatable, Sendable {
+    /// "UDP", "TCP", "TLS", ... uppercased.
+    public var transport: String
+    /// sent-by host; IPv6 references without brackets.
+    public var host: String
+    /// sent-by port, if given.
+    public var port: Int?
+    public var branch: String?
+    /// `received` parameter; IPv6 without brackets (RFC 5118 §4.5 allows both spellings).
+    public var received: String?
+    public var rport: SIPViaRPort
+    public var maddr: String?
+    public var ttl: Int?
+
+    public init(transport: String, host: String, port: Int? = nil, branch: String? = nil,
+                received: String? = nil, rport: SIPViaRPort = .absent, maddr: String? = nil, ttl: Int? = nil) {
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.branch = branch
+        self.received = received
+        self.rport = rport
+        self.maddr = maddr
+        self.ttl = ttl
+    }
+
+    /// nil when libosip2 produced a Via we cannot route to: no host, or a port that is not 0-65535.
+    init?(_ via: UnsafeMutablePointer<osip_via_t>) {
+        guard let hostPointer = via.pointee.host, hostPointer.pointee != 0 else { return nil }
+        var port: Int?
+        if let portPointer = via.pointee.port {
+            guard let value = ASCII.parseDigits(portPointer, limit: 65_535) else { return nil }
+            port = value
+        }
+        let params = UnsafePointer(via.field(\.via_params))
+        var rport = SIPViaRPort.absent
+        if let param = OSIP.param(params, "rport") {
+            if let value = param.pointee.gvalue, value.pointee != 0 {
+                rport = ASCII.parseDigits(value, limit: 65_535).map(SIPViaRPort.value) ?? .requested
+            } else {
+                rport = .requested
+            }
+        }
+        self.init(
+            transport: OSIP.string(via.pointee.protocol).map { $0.uppercased() } ?? "",
+            host: SIPVia.unbracketed(String(cString: hostPointer)),
+            port: port,
+            branch: OSIP.param(params, "branch").flatMap { OSIP.string($0.pointee.gvalue) },
+            received: OSIP.param(params, "received").flatMap { OSIP.string($0.pointee.gvalue) }.map(SIPVia.unbracketed),
+            rport: rport,
+            maddr: OSIP.param(params, "maddr").flatMap { OSIP.string($0.pointee.gvalue) },
+            ttl: OSIP.param(params, "ttl").flatMap { $0.pointee.gvalue }.flatMap { ASCII.parseDigits($0, limit: 255) }
+        )
+    }
+
+    static func unbracketed(_ host: String) -> String {
+        if host.utf8.first == UInt8(ascii: "["), host.utf8.last == UInt8(ascii: "]") {
+            return String(host.dropFirst().dropLast())
+        }
+        return host
+    }
+}

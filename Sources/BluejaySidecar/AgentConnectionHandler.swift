@@ -1,0 +1,104 @@
+import BluejayAgentProtocol
+import NIOCore
+
+/// One agent connection: splits the stream into lines (1 MiB each at most), hands each to the service,
+/// and writes the replies in line order even when later lines are answered first.
+final class AgentConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let service: AgentService
+    private var pending: [UInt8] = []
+    /// Bytes of an over-long line are dropped until its newline, then the line gets `line_too_long`.
+    private var discarding = false
+    /// Replies by line sequence; `nextToWrite` is the oldest line not yet answered on the wire.
+    private var replies: [Int: [UInt8]] = [:]
+    private var nextSequence = 0
+    private var nextToWrite = 0
+    private var context: ChannelHandlerContext?
+
+    init(service: AgentService) { self.service = service }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        while buffer.readableBytes > 0 {
+            let view = buffer.readableBytesView
+            if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
+                let count = newline - view.startIndex
+                if discarding {
+                    buffer.moveReaderIndex(forwardBy: count + 1)
+                    discarding = false
+                    answer(AgentReply.error(AgentProtocolError(code: .lineTooLong, message: "line longer than \(AgentLine.maxLineBytes) bytes; it was not read")))
+                    continue
+                }
+                if pending.count + count > AgentLine.maxLineBytes + 1 {
+                    pending.removeAll(keepingCapacity: false)
+                    buffer.moveReaderIndex(forwardBy: count + 1)
+                    answer(AgentReply.error(AgentProtocolError(code: .lineTooLong, message: "line longer than \(AgentLine.maxLineBytes) bytes; it was not read")))
+                    continue
+                }
+                let line: [UInt8]
+                if pending.isEmpty {
+                    line = buffer.readBytes(length: count) ?? []
+                } else {
+                    pending.append(contentsOf: buffer.readBytes(length: count) ?? [])
+                    line = pending
+                    pending.removeAll(keepingCapacity: true)
+                }
+                buffer.moveReaderIndex(forwardBy: 1)
+                dispatch(line)
+            } else {
+                let count = buffer.readableBytes
+                if discarding || pending.count + count > AgentLine.maxLineBytes + 1 {
+                    discarding = true
+                    pending.removeAll(keepingCapacity: false)
+                } else {
+                    pending.append(contentsOf: buffer.readBytes(length: count) ?? [])
+                }
+                buffer.moveReaderIndex(to: buffer.writerIndex)
+            }
+        }
+    }
+
+    private func dispatch(_ line: [UInt8]) {
+        // Blank lines (a bare CR or nothing) are not requests: skip them instead of answering bad_json.
+        if line.isEmpty || line == [UInt8(ascii: "\r")] { return }
+        let sequence = nextSequence
+        nextSequence += 1
+        let loop = context!.eventLoop
+        service.handle(line[...]) { [self] reply in
+            if loop.inEventLoop { self.deliver(sequence, reply) } else { loop.execute { self.deliver(sequence, reply) } }
+        }
+    }
+
+    private func answer(_ reply: [UInt8]) {
+        let sequence = nextSequence
+        nextSequence += 1
+        deliver(sequence, reply)
+    }
+
+    private func deliver(_ sequence: Int, _ reply: [UInt8]) {
+        replies[sequence] = reply
+        guard let context else { return } // the agent went away; its records are kept regardless
+        var wrote = false
+        while let next = replies.removeValue(forKey: nextToWrite) {
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: next)), promise: nil)
+            nextToWrite += 1
+            wrote = true
+        }
+        if wrote { context.flush() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // A client that does not read its replies stops being read from, instead of growing our buffers.
+        _ = context.channel.setOption(.autoRead, value: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,99 @@
+import BluejayAgentProtocol
+import BluejayCalls
+import BluejayStore
+import Foundation
+import Logging
+
+/// Serves the agent's requests: resolves the call, makes records durable, answers once per line.
+final class AgentService: @unchecked Sendable {
+    private let registry: CallRegistry
+    private let writer: StoreWriter
+    private let flusher: Flusher
+    private let logger: Logger
+
+    init(registry: CallRegistry, writer: StoreWriter, flusher: Flusher, logger: Logger) {
+        self.registry = registry
+        self.writer = writer
+        self.flusher = flusher
+        self.logger = logger
+    }
+
+    /// `reply` is called exactly once, from any thread.
+    func handle(_ line: ArraySlice<UInt8>, reply: @escaping ([UInt8]) -> Void) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        switch AgentLine.decode(line, arrivalEpochMs: now) {
+        case .failure(let error):
+            reply(AgentReply.error(error))
+        case .success(.lookup(let ref)):
+            guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
+            reply(AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
+                                    state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs))
+        case .success(.end(let ref)):
+            guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
+            guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
+            flusher.agentEnded(entry.callID) { error in reply(error.map(Self.reply(for:)) ?? AgentReply.ok) }
+        case .success(.record(let record)):
+            guard let entry = resolve(record.call) else { return reply(AgentReply.error(unknownCall(record.call))) }
+            guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
+            append(record, to: entry, reply: reply)
+        }
+    }
+
+    private func append(_ record: AgentRecord, to entry: CallEntry, reply: @escaping ([UInt8]) -> Void) {
+        let callID = entry.callID
+        let registry = self.registry
+        let naming = entry.simulationResultID == nil ? record.call.simulationResultID : nil
+        let stored = StoredRecord(kind: record.kind.rawValue, startIsOffset: record.start.isOffset, startValue: record.start.value,
+                                  endIsOffset: record.end?.isOffset, endValue: record.end?.value, fragment: record.fragment)
+        writer.submit({ db in
+            // Checked again on the writer thread: a flush committed ahead of this record closed the ledger.
+            guard registry.entry(callID)?.flushed != true else { throw Self.flushed(callID) }
+            if let naming {
+                try Ledger.setSimulationResultID(naming, callID: callID, in: db)
+                registry.update(callID) { if $0.simulationResultID == nil { $0.simulationResultID = naming } }
+            }
+            try Ledger.append(stored, callID: callID, in: db)
+        }, completion: { error in
+            if let error { return reply(Self.reply(for: error)) }
+            registry.update(callID) { $0.recordCount += 1 }
+            reply(AgentReply.ok)
+        })
+    }
+
+    private func resolve(_ ref: CallReference) -> CallEntry? {
+        registry.resolve(callID: ref.callID, simulationResultID: ref.simulationResultID)
+    }
+
+    private func unknownCall(_ ref: CallReference) -> AgentProtocolError {
+        let name = ref.callID.map { "call_id \"\(Self.clip($0))\"" } ?? "simulation_result_id \"\(Self.clip(ref.simulationResultID ?? ""))\""
+        return AgentProtocolError(code: .unknownCall, message: "no call with \(name) is known to the sidecar")
+    }
+
+    private static func flushed(_ callID: String) -> AgentProtocolError {
+        AgentProtocolError(code: .callFlushed, message: "call \"\(clip(callID))\" was already flushed to Bluejay; the record was not kept")
+    }
+
+    private static func clip(_ s: String) -> String { s.count > 80 ? String(s.prefix(80)) + "…" : s }
+
+    static func reply(for error: Error) -> [UInt8] {
+        switch error {
+        case let e as AgentProtocolError:
+            return AgentReply.error(e)
+        case let e as StoreError:
+            return AgentReply.error(AgentProtocolError(code: .storeUnavailable, message: "the sidecar cannot store records right now (\(e)); the record was not kept"))
+        case let e as SQLiteError where e.isUnavailable:
+            return AgentReply.error(AgentProtocolError(code: .storeUnavailable, message: "the sidecar cannot store records right now; the record was not kept"))
+        default:
+            return AgentReply.error(AgentProtocolError(code: .internalError, message: "the record was not kept: \(error)"))
+        }
+    }
+}
+
+extension RecordTime {
+    var isOffset: Bool { if case .offsetMs = self { return true } else { return false } }
+    var value: Int64 {
+        switch self {
+        case .offsetMs(let v), .epochMs(let v): return v
+        }
+    }
+}

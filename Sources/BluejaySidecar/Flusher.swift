@@ -1,0 +1,81 @@
+import BluejayCalls
+import BluejayDelivery
+import BluejayStore
+import Foundation
+import Logging
+import NIOCore
+
+/// Turns an ended call into one outbox row: waits the linger for late records, then, in one store
+/// transaction, reads the call's records, builds the body, enqueues it and closes the call's ledger.
+final class Flusher: @unchecked Sendable {
+    private let writer: StoreWriter
+    private let registry: CallRegistry
+    private let lingerMs: Int64
+    private let loop: EventLoop
+    private let logger: Logger
+    /// Set once the delivery worker exists; woken after every enqueue.
+    var onEnqueued: (() -> Void)?
+    /// Lingering calls; touched on `loop` only.
+    private var lingering: [String: Scheduled<Void>] = [:]
+
+    init(writer: StoreWriter, registry: CallRegistry, lingerMs: Int64, loop: EventLoop, logger: Logger) {
+        self.writer = writer
+        self.registry = registry
+        self.lingerMs = lingerMs
+        self.loop = loop
+        self.logger = logger
+    }
+
+    /// The SIP side is done with the call.
+    func callEnded(_ callID: String) {
+        loop.execute { [self] in
+            if registry.entry(callID)?.agentDone == true || lingerMs <= 0 {
+                flush(callID, done: nil)
+            } else {
+                lingering[callID] = loop.scheduleTask(in: .milliseconds(lingerMs)) { [self] in
+                    lingering[callID] = nil
+                    flush(callID, done: nil)
+                }
+            }
+        }
+    }
+
+    /// The agent said `end`: flush now if the call is over, else as soon as it is (no linger).
+    func agentEnded(_ callID: String, done: @escaping (Error?) -> Void) {
+        guard let entry = registry.update(callID, { $0.agentDone = true }) else { return done(nil) }
+        guard entry.state == .ended else { return done(nil) }
+        loop.execute { [self] in
+            lingering.removeValue(forKey: callID)?.cancel()
+            flush(callID, done: done)
+        }
+    }
+
+    /// Flushes `callID` if its ledger is still open; a second flush of the same call does nothing.
+    func flush(_ callID: String, done: ((Error?) -> Void)?) {
+        let registry = self.registry
+        let logger = self.logger
+        writer.submit({ db in
+            guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
+            let records = try Ledger.records(callID: callID, in: db)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if let sim = call.simulationResultID, call.answeredAtMs != nil || !records.isEmpty {
+                let body = FlushBody.build(call: call, simulationResultID: sim, records: records)
+                try Outbox.enqueue(callID: callID, simulationResultID: sim, body: body, nowMs: now, in: db)
+                try Ledger.setFlushState(.flushed, callID: callID, atMs: now, in: db)
+                logger.info("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
+                                                                 "records": "\(records.count)", "bytes": "\(body.count)"])
+            } else {
+                try Ledger.setFlushState(.skipped, callID: callID, atMs: now, in: db)
+                let why = call.simulationResultID == nil
+                    ? "no X-Simulation-Result-Id and the agent named none" : "never answered and nothing recorded"
+                logger.info("call not sent to Bluejay: \(why)", metadata: ["call_id": "\(callID)", "records": "\(records.count)"])
+            }
+            // Inside the transaction, so a record queued behind this flush sees the call closed.
+            registry.update(callID) { $0.flushed = true }
+        }, completion: { [self] error in
+            if let error { logger.error("flush failed", metadata: ["call_id": "\(callID)", "error": "\(error)"]) }
+            onEnqueued?()
+            done?(error)
+        })
+    }
+}

@@ -1,0 +1,95 @@
+import BluejayCalls
+import BluejayDelivery
+import BluejayStore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The running sidecar: store, SIP listeners, agent socket and delivery, wired in data-flow order.
+public final class Sidecar: @unchecked Sendable {
+    public let options: SidecarOptions
+    private let logger: Logger
+    private let sipGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let agentGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private var writer: StoreWriter?
+    private var worker: DeliveryWorker?
+    private var channels: [Channel] = []
+    private var uas: UserAgentServer?
+    private var environment: SIPLoopEnvironment?
+    private var sweeper: RepeatedTask?
+    public let registry = CallRegistry()
+
+    public init(options: SidecarOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The SIP listeners' bound addresses (ports resolved when 0 was asked for).
+    public private(set) var boundSIP: [ListenAddress] = []
+
+    public func start() throws {
+        try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let writer = try StoreWriter(path: options.storePath, logger: logger)
+        self.writer = writer
+        let loop = sipGroup.next()
+        let flusher = Flusher(writer: writer, registry: registry, lingerMs: options.lingerMs, loop: loop, logger: logger)
+
+        let target: DeliveryTarget
+        if let key = options.apiKey {
+            target = .bluejay(BluejayClient(endpoint: BluejayEndpoint(baseURL: options.bluejayURL, apiKey: key, timeoutMs: options.httpTimeoutMs),
+                                            maxConcurrent: options.maxInFlightDeliveries))
+            logger.info("delivering to Bluejay", metadata: ["url": "\(options.bluejayURL)"])
+        } else {
+            let dir = options.effectiveDryRunDirectory
+            target = .dryRun(try DryRunSink(directory: dir))
+            logger.notice("no Bluejay API key (BLUEJAY_API_KEY or --api-key-file): dry-run, each body is written to \(dir)")
+        }
+        let worker = DeliveryWorker(writer: writer, storePath: options.storePath, target: target, policy: options.retry,
+                                    maxInFlight: options.maxInFlightDeliveries, logger: logger)
+        self.worker = worker
+        flusher.onEnqueued = { [weak worker] in worker?.wake() }
+
+        let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, logger: logger)
+        self.environment = environment
+        let uas = UserAgentServer(config: options.uas, registry: registry, environment: environment, logger: logger)
+        self.uas = uas
+
+        // Whatever a previous run left open: dialogs answer their BYEs again; ended calls flush now.
+        let reader = try StoreReader(path: options.storePath)
+        let open = try Ledger.openCalls(in: reader.db)
+        try loop.submit { uas.restore(open) }.wait()
+        for call in open where call.state != .active { flusher.flush(call.callID, done: nil) }
+        if !open.isEmpty { logger.info("recovered open calls from the store", metadata: ["calls": "\(open.count)"]) }
+
+        try worker.start()
+        channels = try SIPListeners.bind(options.sipListeners, uas: uas, environment: environment, logger: logger)
+        boundSIP = zip(options.sipListeners, channels).map { address, channel in
+            ListenAddress(transport: address.transport, host: address.host, port: channel.localAddress?.port ?? address.port)
+        }
+        let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
+        channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in uas.sweep() }
+
+        logger.notice("bluejay-sidecar ready", metadata: [
+            "mode": "uas",
+            "sip": "\(boundSIP.map(\.description).joined(separator: " "))",
+            "socket": "\(options.socketPath)",
+            "data_dir": "\(options.dataDirectory)",
+        ])
+    }
+
+    /// Stops listening, gives deliveries a last chance, commits what is queued.
+    public func shutdown() {
+        sweeper?.cancel()
+        for channel in channels { try? channel.close().wait() }
+        channels = []
+        worker?.stop(graceMs: 2_000)
+        writer?.close()
+        try? sipGroup.syncShutdownGracefully()
+        try? agentGroup.syncShutdownGracefully()
+        try? FileManager.default.removeItem(atPath: options.socketPath)
+        logger.notice("bluejay-sidecar stopped")
+    }
+}

@@ -1,0 +1,42 @@
+import BluejayCalls
+import BluejayDelivery
+
+/// The sidecar's resolved settings: everything the runtime needs, already validated.
+public struct SidecarOptions: Sendable {
+    public var sipListeners: [ListenAddress] = ListenAddress.defaults
+    public var socketPath: String
+    public var dataDirectory: String = "./bluejay-sidecar-data"
+    public var bluejayURL: String = "https://api.getbluejay.ai"
+    /// Nil → dry-run.
+    public var apiKey: String?
+    public var dryRunDirectory: String?
+    public var lingerMs: Int64 = 2_000
+    public var uas = UASConfig()
+    public var retry = RetryPolicy()
+    public var httpTimeoutMs: Int = 10_000
+    public var maxInFlightDeliveries: Int = 16
+
+    public init(socketPath: String = SidecarOptions.defaultSocketPath) {
+        self.socketPath = socketPath
+    }
+
+    /// `$XDG_RUNTIME_DIR/bluejay-sidecar.sock`, else `/tmp/bluejay-sidecar.sock`.
+    public static var defaultSocketPath: String {
+        if let dir = ProcessEnvironment.value("XDG_RUNTIME_DIR"), !dir.isEmpty { return dir + "/bluejay-sidecar.sock" }
+        return "/tmp/bluejay-sidecar.sock"
+    }
+
+    public var storePath: String { dataDirectory + "/sidecar.sqlite" }
+    public var effectiveDryRunDirectory: String { dryRunDirectory ?? dataDirectory + "/dry-run" }
+}
+
+enum ProcessEnvironment {
+    static func value(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,92 @@
+/// The per-call ledger: calls and the agent's records, as SQL over one connection.
+/// Writes run inside `StoreWriter` operations; reads on any connection.
+public enum Ledger {
+    private static let callColumns = """
+        call_id, simulation_result_id, from_header, to_header, local_tag, remote_tag, invited_at, answered_at,
+        ended_at, ended_by, end_reason, state, sip_headers, flush_state
+        """
+
+    public static func upsert(_ call: StoredCall, in db: SQLiteConnection) throws {
+        let stmt = try db.statement("""
+            INSERT INTO calls(\(callColumns)) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            ON CONFLICT(call_id) DO UPDATE SET
+              simulation_result_id=coalesce(excluded.simulation_result_id, calls.simulation_result_id), remote_tag=excluded.remote_tag,
+              answered_at=excluded.answered_at, ended_at=excluded.ended_at, ended_by=excluded.ended_by,
+              end_reason=excluded.end_reason, state=excluded.state, flush_state=excluded.flush_state
+            """)
+        stmt.bind(1, call.callID).bind(2, call.simulationResultID).bind(3, call.fromHeader).bind(4, call.toHeader)
+            .bind(5, call.localTag).bind(6, call.remoteTag).bind(7, call.invitedAtMs).bind(8, call.answeredAtMs)
+            .bind(9, call.endedAtMs).bind(10, call.endedBy).bind(11, call.endReason).bind(12, call.state.rawValue)
+            .bind(13, blob: call.sipHeadersJSON).bind(14, call.flushState.rawValue)
+        try stmt.run()
+    }
+
+    public static func setSimulationResultID(_ id: String, callID: String, in db: SQLiteConnection) throws {
+        try db.statement("UPDATE calls SET simulation_result_id=? WHERE call_id=?").bind(1, id).bind(2, callID).run()
+    }
+
+    public static func setFlushState(_ state: StoredCall.FlushState, callID: String, atMs: Int64, in db: SQLiteConnection) throws {
+        try db.statement("UPDATE calls SET flush_state=?, flushed_at=? WHERE call_id=?")
+            .bind(1, state.rawValue).bind(2, atMs).bind(3, callID).run()
+    }
+
+    /// Appends one record; returns its id (records keep arrival order by id).
+    @discardableResult
+    public static func append(_ record: StoredRecord, callID: String, in db: SQLiteConnection) throws -> Int64 {
+        let stmt = try db.statement("""
+            INSERT INTO records(call_id, kind, start_is_offset, start_value, end_is_offset, end_value, fragment)
+            VALUES(?,?,?,?,?,?,?)
+            """)
+        stmt.bind(1, callID).bind(2, record.kind).bind(3, Int64(record.startIsOffset ? 1 : 0)).bind(4, record.startValue)
+            .bind(5, record.endIsOffset.map { Int64($0 ? 1 : 0) }).bind(6, record.endValue).bind(7, blob: record.fragment)
+        try stmt.run()
+        return db.lastInsertRowID
+    }
+
+    public static func call(_ callID: String, in db: SQLiteConnection) throws -> StoredCall? {
+        try db.statement("SELECT \(callColumns) FROM calls WHERE call_id=?").bind(1, callID).firstRow(mapCall)
+    }
+
+    public static func records(callID: String, in db: SQLiteConnection) throws -> [StoredRecord] {
+        var out: [StoredRecord] = []
+        try db.statement("""
+            SELECT id, kind, start_is_offset, start_value, end_is_offset, end_value, fragment
+            FROM records WHERE call_id=? ORDER BY id
+            """).bind(1, callID).forEachRow { row in
+            out.append(StoredRecord(id: row.int64(0), kind: row.string(1) ?? "", startIsOffset: row.int64(2) != 0,
+                                    startValue: row.int64(3), endIsOffset: row.optionalInt64(4).map { $0 != 0 },
+                                    endValue: row.optionalInt64(5), fragment: row.blob(6)))
+        }
+        return out
+    }
+
+    public static func recordCount(callID: String, in db: SQLiteConnection) throws -> Int {
+        Int(try db.statement("SELECT count(*) FROM records WHERE call_id=?").bind(1, callID).firstRow { $0.int64(0) } ?? 0)
+    }
+
+    /// Calls whose data has not gone out yet: what a restart must pick up again.
+    public static func openCalls(in db: SQLiteConnection) throws -> [StoredCall] {
+        var out: [StoredCall] = []
+        try db.statement("SELECT \(callColumns) FROM calls WHERE flush_state='open' ORDER BY invited_at")
+            .forEachRow { out.append(try mapCall($0)) }
+        return out
+    }
+
+    /// Drops records of calls flushed before `cutoffMs`: their body lives on in the outbox.
+    public static func prune(flushedBeforeMs cutoffMs: Int64, in db: SQLiteConnection) throws {
+        try db.statement("""
+            DELETE FROM records WHERE call_id IN (SELECT call_id FROM calls WHERE flush_state!='open' AND flushed_at<?)
+            """).bind(1, cutoffMs).run()
+        try db.statement("DELETE FROM calls WHERE flush_state!='open' AND flushed_at<?").bind(1, cutoffMs).run()
+    }
+
+    private static func mapCall(_ row: SQLiteRow) throws -> StoredCall {
+        StoredCall(callID: row.string(0) ?? "", simulationResultID: row.string(1), fromHeader: row.string(2) ?? "",
+                   toHeader: row.string(3) ?? "", localTag: row.string(4) ?? "", remoteTag: row.string(5),
+                   invitedAtMs: row.int64(6), answeredAtMs: row.optionalInt64(7), endedAtMs: row.optionalInt64(8),
+                   endedBy: row.string(9), endReason: row.string(10),
+                   state: StoredCall.State(rawValue: row.string(11) ?? "") ?? .ended,
+                   sipHeadersJSON: row.blob(12),
+                   flushState: StoredCall.FlushState(rawValue: row.string(13) ?? "") ?? .open)
+    }
+}

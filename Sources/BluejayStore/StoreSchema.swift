@@ -1,0 +1,73 @@
+/// The store's tables. Versioned with `PRAGMA user_version` so later releases can migrate forward.
+enum StoreSchema {
+    static let version: Int64 = 1
+
+    static let statements: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS calls(
+            call_id TEXT PRIMARY KEY,
+            simulation_result_id TEXT,
+            from_header TEXT NOT NULL,
+            to_header TEXT NOT NULL,
+            local_tag TEXT NOT NULL,
+            remote_tag TEXT,
+            invited_at INTEGER NOT NULL,
+            answered_at INTEGER,
+            ended_at INTEGER,
+            ended_by TEXT,
+            end_reason TEXT,
+            state TEXT NOT NULL,
+            sip_headers BLOB NOT NULL,
+            flush_state TEXT NOT NULL DEFAULT 'open',
+            flushed_at INTEGER
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS calls_flush ON calls(flush_state)",
+        "CREATE INDEX IF NOT EXISTS calls_sim ON calls(simulation_result_id)",
+        """
+        CREATE TABLE IF NOT EXISTS records(
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            start_is_offset INTEGER NOT NULL,
+            start_value INTEGER NOT NULL,
+            end_is_offset INTEGER,
+            end_value INTEGER,
+            fragment BLOB NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS records_call ON records(call_id, id)",
+        """
+        CREATE TABLE IF NOT EXISTS outbox(
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL,
+            simulation_result_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_status INTEGER,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at)",
+    ]
+
+    /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.
+    static func apply(to db: SQLiteConnection) throws {
+        try db.execute("PRAGMA journal_mode=WAL")
+        try db.execute("PRAGMA synchronous=FULL")
+        try db.execute("PRAGMA foreign_keys=OFF")
+        try db.transaction {
+            for sql in statements { try db.execute(sql) }
+            try db.execute("PRAGMA user_version=\(version)")
+        }
+    }
+
+    /// Settings for connections that only read.
+    static func configureReader(_ db: SQLiteConnection) throws {
+        try db.execute("PRAGMA query_only=ON")
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+
+/// The store's only writer: a dedicated thread that commits every pending operation in one transaction
+/// (group commit), so thousands of acknowledgements share one fsync while each still means "on disk".
+public final class StoreWriter: @unchecked Sendable {
+    public typealias Operation = (SQLiteConnection) throws -> Void
+    public typealias Completion = (Error?) -> Void
+
+    private struct Pending {
+        var operation: Operation
+        var completion: Completion?
+    }
+
+    /// Ops per transaction at most: bounds commit latency under a flood.
+    public static let maxBatch = 4_096
+
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var stopping = false
+    private var stopped = false
+    private var thread: Thread?
+    private let db: SQLiteConnection
+    private let logger: Logger
+
+    /// Commits that have run, and operations they carried: for metrics and benchmarks.
+    public private(set) var commits: Int = 0
+    public private(set) var operations: Int = 0
+
+    public let path: String
+
+    public init(path: String, logger: Logger) throws {
+        self.path = path
+        self.logger = logger
+        db = try SQLiteConnection(path: path)
+        try StoreSchema.apply(to: db)
+        let thread = Thread { [weak self] in self?.run() }
+        thread.name = "bluejay-store-writer"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Queues `operation`; `completion` runs on the writer thread after the transaction holding it committed
+    /// (nil) or failed (the error). Operations run in submission order.
+    public func submit(_ operation: @escaping Operation, completion: Completion? = nil) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            completion?(StoreError.closed)
+            return
+        }
+        queue.append(Pending(operation: operation, completion: completion))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Queues `operation` and blocks until it is durable. For start-up and tests, never an event loop.
+    public func perform(_ operation: @escaping Operation) throws {
+        let done = DispatchSemaphore(value: 0)
+        var failure: Error?
+        submit(operation) { error in
+            failure = error
+            done.signal()
+        }
+        done.wait()
+        if let failure { throw failure }
+    }
+
+    /// Commits what is queued, then stops the thread. Later submissions fail with `StoreError.closed`.
+    public func close() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty && stopping {
+                stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let take = min(queue.count, Self.maxBatch)
+            let batch = Array(queue.prefix(take))
+            queue.removeFirst(take)
+            condition.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Pending]) {
+        var results = [Error?](repeating: nil, count: batch.count)
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+            for (i, item) in batch.enumerated() {
+                // A savepoint per operation: one failing operation leaves no half-write and does not sink the others.
+                try db.execute("SAVEPOINT op")
+                do {
+                    try item.operation(db)
+                    try db.execute("RELEASE op")
+                } catch let error as SQLiteError where error.isUnavailable {
+                    throw error
+                } catch {
+                    results[i] = error
+                    try db.execute("ROLLBACK TO op")
+                    try db.execute("RELEASE op")
+                }
+            }
+            try db.execute("COMMIT")
+            commits += 1
+            operations += batch.count
+        } catch {
+            try? db.execute("ROLLBACK")
+            logger.error("store commit failed", metadata: ["error": "\(error)", "operations": "\(batch.count)"])
+            var failure: Error = error
+            if let sqlite = error as? SQLiteError, sqlite.isUnavailable { failure = StoreError.unavailable(sqlite.description) }
+            for i in results.indices { results[i] = failure }
+        }
+        for (i, item) in batch.enumerated() { item.completion?(results[i]) }
+    }
+}
+
+/// Why the store did not keep something.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// Disk full, read-only, I/O error: the caller must not acknowledge.
+    case unavailable(String)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .unavailable(let why): return "store unavailable: \(why)"
+        case .closed: return "store closed"
+        }
+    }
+}

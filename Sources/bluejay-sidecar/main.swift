@@ -1,0 +1,3 @@
+import BluejaySidecar
+
+BluejaySidecarCommand.main()

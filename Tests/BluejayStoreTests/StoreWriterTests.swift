@@ -1,0 +1,105 @@
+import XCTest
+@testable import BluejayStore
+import Logging
+
+final class StoreWriterTests: XCTestCase {
+    private var dir: String!
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "bluejay-store-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    private func call(_ id: String) -> StoredCall {
+        StoredCall(callID: id, simulationResultID: "sim-\(id)", fromHeader: "<sip:a@x>;tag=1", toHeader: "<sip:b@y>",
+                   localTag: "lt", remoteTag: "1", invitedAtMs: 1_000, answeredAtMs: 1_100, state: .active,
+                   sipHeadersJSON: Array(#"{"X-A":"1"}"#.utf8))
+    }
+
+    func testRecordsSurviveReopenInOrder() throws {
+        let path = dir + "/store.sqlite"
+        var writer: StoreWriter? = try StoreWriter(path: path, logger: Logger(label: "t"))
+        try writer!.perform { db in try Ledger.upsert(self.call("c1"), in: db) }
+        let group = DispatchGroup()
+        let lock = NSLock()
+        var acked = 0
+        for i in 0..<500 {
+            group.enter()
+            writer!.submit({ db in
+                try Ledger.append(StoredRecord(kind: "tool_call", startIsOffset: true, startValue: Int64(i),
+                                               fragment: Array("\"name\":\"t\(i)\"".utf8)), callID: "c1", in: db)
+            }, completion: { error in
+                XCTAssertNil(error)
+                lock.lock(); acked += 1; lock.unlock()
+                group.leave()
+            })
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(acked, 500)
+        // Group commit: 500 operations took far fewer transactions than operations.
+        XCTAssertLessThan(writer!.commits, 500)
+        writer!.close()
+        writer = nil
+
+        let reader = try StoreReader(path: path)
+        let records = try Ledger.records(callID: "c1", in: reader.db)
+        XCTAssertEqual(records.map(\.startValue), (0..<500).map(Int64.init))
+        XCTAssertEqual(String(decoding: records[7].fragment, as: UTF8.self), "\"name\":\"t7\"")
+        XCTAssertEqual(try Ledger.call("c1", in: reader.db), call("c1"))
+        XCTAssertEqual(try Ledger.openCalls(in: reader.db).map(\.callID), ["c1"])
+    }
+
+    func testFailingOperationDoesNotSinkItsBatch() throws {
+        let writer = try StoreWriter(path: dir + "/s.sqlite", logger: Logger(label: "t"))
+        defer { writer.close() }
+        struct Boom: Error {}
+        let group = DispatchGroup()
+        var errors: [Bool] = Array(repeating: false, count: 3)
+        for i in 0..<3 {
+            group.enter()
+            writer.submit({ db in
+                try Ledger.upsert(self.call("c\(i)"), in: db)
+                if i == 1 { throw Boom() }
+            }, completion: { error in errors[i] = error != nil; group.leave() })
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(errors, [false, true, false])
+        let reader = try StoreReader(path: dir + "/s.sqlite")
+        XCTAssertNotNil(try Ledger.call("c0", in: reader.db))
+        XCTAssertNil(try Ledger.call("c1", in: reader.db), "the failed operation's write was rolled back")
+        XCTAssertNotNil(try Ledger.call("c2", in: reader.db))
+    }
+
+    func testOutboxLifecycle() throws {
+        let writer = try StoreWriter(path: dir + "/o.sqlite", logger: Logger(label: "t"))
+        defer { writer.close() }
+        var ids: [Int64] = []
+        try writer.perform { db in
+            for i in 0..<3 {
+                ids.append(try Outbox.enqueue(callID: "c\(i)", simulationResultID: "s\(i)", body: [UInt8]("{}".utf8),
+                                              nowMs: 100 + Int64(i), in: db))
+            }
+        }
+        let reader = try StoreReader(path: dir + "/o.sqlite")
+        XCTAssertEqual(try Outbox.due(nowMs: 101, limit: 10, in: reader.db).map(\.id), [ids[0], ids[1]])
+        XCTAssertEqual(try Outbox.due(nowMs: 500, limit: 10, excluding: [ids[0]], in: reader.db).map(\.id), [ids[1], ids[2]])
+        try writer.perform { db in
+            try Outbox.markDelivered(ids[0], status: 200, attempts: 1, nowMs: 200, in: db)
+            try Outbox.scheduleRetry(ids[1], attempts: 1, nextAttemptAtMs: 5_000, status: 503, error: "HTTP 503", nowMs: 200, in: db)
+            try Outbox.markDead(ids[2], attempts: 1, status: 422, reason: "HTTP 422: bad", nowMs: 200, in: db)
+        }
+        XCTAssertEqual(try Outbox.due(nowMs: 4_999, limit: 10, in: reader.db), [])
+        XCTAssertEqual(try Outbox.nextDueMs(in: reader.db), 5_000)
+        XCTAssertEqual(try Outbox.count(state: .dead, in: reader.db), 1)
+        XCTAssertEqual(try Outbox.item(ids[2], in: reader.db)?.lastError, "HTTP 422: bad")
+        try writer.perform { db in try Outbox.requeue(ids[2], nowMs: 300, in: db) }
+        XCTAssertEqual(try Outbox.due(nowMs: 300, limit: 10, in: reader.db).map(\.id), [ids[2]])
+    }
+
+    func testReadOnlyDirectoryIsUnavailableNotFatal() throws {
+        // A store whose file cannot be created reports a clear error instead of crashing.
+        XCTAssertThrowsError(try StoreWriter(path: "/proc/bluejay-no-such/x.sqlite", logger: Logger(label: "t")))
+    }
+}
