@@ -39,14 +39,17 @@ let package = Package(
         ]),
         .executableTarget(name: "bluejay-sidecar", dependencies: ["BluejaySidecar"]),
 
+        // What the unit tests share: validation of bodies against Bluejay's published schema.
+        .target(name: "BluejayTestSupport", path: "Tests/BluejayTestSupport"),
+
         // Unit tests, one per stage. End-to-end tests against the real binary live in Tests/integration (pytest).
         .testTarget(name: "BluejayJSONTests", dependencies: ["BluejayJSON"]),
         .testTarget(name: "BluejaySIPTests", dependencies: ["BluejaySIP"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol"]),
+        .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol", "BluejayTestSupport"]),
         .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
         .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls"]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
-            "BluejayDelivery",
+            "BluejayDelivery", "BluejayTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

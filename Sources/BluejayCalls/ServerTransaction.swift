@@ -31,7 +31,11 @@ struct TransactionKey: Hashable {
 /// A server transaction: the request, where its answers go, and its last response (re-sent on retransmissions).
 final class ServerTransaction {
     let key: TransactionKey
-    let request: SIPMessage
+    /// The parsed request, for building responses; released with the final response, since only
+    /// `lastResponse` is needed while the transaction lingers for retransmissions.
+    var request: SIPMessage!
+    let callID: String
+    let cseqNumber: UInt32
     let destination: SIPDestination
     let received: String?
     let rport: Int?
@@ -44,6 +48,8 @@ final class ServerTransaction {
     init(key: TransactionKey, request: SIPMessage, via: SIPVia, peer: SIPPeer) {
         self.key = key
         self.request = request
+        callID = request.callID
+        cseqNumber = request.cseqNumber
         destination = SIPDestination.forResponse(via: via, from: peer)
         received = SIPDestination.received(via: via, from: peer)
         rport = via.rport != .absent ? peer.port : nil

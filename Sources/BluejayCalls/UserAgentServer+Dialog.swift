@@ -4,7 +4,7 @@ import BluejayStore
 extension UserAgentServer {
     /// BYE, re-INVITE, UPDATE, INFO: requests that need a dialog.
     func handleInDialog(_ tx: ServerTransaction, peer: SIPPeer) {
-        let request = tx.request
+        let request: SIPMessage = tx.request
         guard let call = dialog(for: request), call.state != .ended else {
             respond(tx, 481)
             return
@@ -37,7 +37,7 @@ extension UserAgentServer {
     }
 
     private func reInvite(_ call: UASCall, tx: ServerTransaction, peer: SIPPeer) {
-        let request = tx.request
+        let request: SIPMessage = tx.request
         if call.awaitingAck != nil && call.state == .active && call.inviteTransaction != nil {
             respond(tx, 491)
             return

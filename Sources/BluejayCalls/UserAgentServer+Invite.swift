@@ -4,7 +4,7 @@ import BluejayStore
 
 extension UserAgentServer {
     func handleInitialInvite(_ tx: ServerTransaction, peer: SIPPeer) {
-        let invite = tx.request
+        let invite: SIPMessage = tx.request
         if calls[invite.callID] != nil {
             // Same Call-ID, new transaction, no To tag: a merged or looped request (§8.2.2.2).
             respond(tx, 482)
@@ -79,8 +79,7 @@ extension UserAgentServer {
         call.state = .active
         call.answeredAtMs = environment.nowMs
         negotiateSessionTimer(call, request: tx.request)
-        let toHeader = tx.request.makeResponse(status: 200, toTag: call.localTag).toHeader
-        call.toHeader = toHeader
+        call.toHeader = tx.request.toTag == nil ? tx.request.toHeader + ";tag=" + call.localTag : tx.request.toHeader
         environment.persist(call.stored) { [weak self, weak call] error in
             guard let self, let call else { return }
             if let error {
@@ -95,10 +94,11 @@ extension UserAgentServer {
     private func sendAnswer(_ call: UASCall, tx: ServerTransaction, peer: SIPPeer, host: String) {
         var headers: [(String, String)] = [("Contact", contact(host: host, peer: peer)), ("Allow", Self.allow), ("Supported", "timer")]
         headers += sessionTimerHeaders(call)
+        let cseq = tx.cseqNumber
         guard let bytes = respond(tx, 200, toTag: call.localTag, headers: headers, contentType: "application/sdp", body: call.localSDP) else { return }
         call.inviteTransaction = nil
         registry.update(call.callID) { $0.state = .active; $0.answeredAtMs = call.answeredAtMs }
-        awaitAck(call, cseq: tx.request.cseqNumber, response: bytes, destination: tx.destination)
+        awaitAck(call, cseq: cseq, response: bytes, destination: tx.destination)
         armSessionTimer(call)
     }
 

@@ -117,7 +117,7 @@ public final class UserAgentServer {
     func respond(_ tx: ServerTransaction, _ status: Int, reason: String? = nil, toTag: String? = nil,
                  headers: [(String, String)] = [], contentType: String? = nil, body: [UInt8] = []) -> [UInt8]? {
         if let final = tx.finalStatus {
-            logger.warning("refused a second final response", metadata: ["call_id": "\(tx.request.callID)", "first": "\(final)", "second": "\(status)"])
+            logger.warning("refused a second final response", metadata: ["call_id": "\(tx.callID)", "first": "\(final)", "second": "\(status)"])
             return nil
         }
         let response = tx.request.makeResponse(status: status, reason: reason, toTag: toTag, received: tx.received,
@@ -128,6 +128,7 @@ public final class UserAgentServer {
         environment.send(bytes, to: tx.destination)
         if status >= 200 {
             tx.finalStatus = status
+            tx.request = nil
             transactions.expire(tx.key, atMs: environment.nowMs + config.transactionLingerMs)
             if tx.key.method == "INVITE" && status >= 300 && !tx.destination.peer.transport.isReliable {
                 tx.retransmission = Retransmission.start(bytes, to: tx.destination, config: config, environment: environment) {}

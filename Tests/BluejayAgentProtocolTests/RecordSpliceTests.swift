@@ -1,5 +1,6 @@
 import BluejayAgentProtocol
 import Foundation
+import BluejayTestSupport
 import XCTest
 
 final class RecordSpliceTests: XCTestCase {

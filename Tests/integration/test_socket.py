@@ -179,3 +179,11 @@ def test_client_disconnecting_mid_line(sidecar, standin, agent, agent_factory, l
     names = sorted(t["name"] for t in req.body.get("tool_calls") or [])
     assert names == ["split_writes", "unaffected"], names
     assert sidecar.running
+
+
+def test_socket_is_a_socket_with_mode_0660(sidecar):
+    import os
+    import stat
+    st = os.stat(sidecar.socket_path)
+    assert stat.S_ISSOCK(st.st_mode), oct(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o660, oct(stat.S_IMODE(st.st_mode))

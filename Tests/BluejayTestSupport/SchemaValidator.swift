@@ -2,14 +2,14 @@ import Foundation
 
 /// Validates JSON text against Bluejay's published request schema with python3 + jsonschema.
 /// The schema must be found: a missing schema is a failure, never a skip.
-enum SchemaValidator {
-    static let schemaName = "update-simulation-result.request.schema.json"
+public enum SchemaValidator {
+    public static let schemaName = "update-simulation-result.request.schema.json"
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
 
     /// `$BLUEJAY_SHARED_DIR` (the `shared/bluejay` folder, or its parent), else `shared/bluejay`
     /// in the nearest ancestor of this file (the repo lives beside `shared/`).
-    static func schemaURL() throws -> URL {
+    public static func schemaURL() throws -> URL {
         let fm = FileManager.default
         if let dir = ProcessInfo.processInfo.environment["BLUEJAY_SHARED_DIR"], !dir.isEmpty {
             for candidate in [URL(fileURLWithPath: dir).appendingPathComponent(schemaName),
@@ -26,7 +26,7 @@ enum SchemaValidator {
         throw Failure(description: "cannot find shared/bluejay/\(schemaName) above \(#filePath); set BLUEJAY_SHARED_DIR")
     }
 
-    static func validate(body: String) throws {
+    public static func validate(body: String) throws {
         let schema = try schemaURL()
         let bodyURL = FileManager.default.temporaryDirectory.appendingPathComponent("bluejay-body-\(UUID().uuidString).json")
         try Data(body.utf8).write(to: bodyURL)
