@@ -13,6 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries, through pkg-config.
@@ -25,19 +31,31 @@ let package = Package(
         .target(name: "BluejaySIP", dependencies: ["COSIP2"]),
         .target(name: "BluejayAgentProtocol", dependencies: ["BluejayJSON"]),
         .target(name: "BluejayStore", dependencies: ["CSQLite", "BluejayJSON", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "BluejayCalls", dependencies: ["BluejaySIP", "BluejayJSON", "BluejayStore", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "BluejayWebhook", dependencies: ["BluejayJSON", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "BluejayCalls", dependencies: [
+            "BluejaySIP", "BluejayJSON", "BluejayStore",
+            .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         .target(name: "BluejayDelivery", dependencies: [
             "CCurl", "BluejayJSON", "BluejayStore", "BluejayAgentProtocol",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .target(name: "BluejaySidecar", dependencies: [
             "BluejaySIP", "BluejayJSON", "BluejayAgentProtocol", "BluejayStore", "BluejayCalls", "BluejayDelivery",
+            "BluejayWebhook",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
-        .executableTarget(name: "bluejay-sidecar", dependencies: ["BluejaySidecar"]),
+        .executableTarget(name: "bluejay-sidecar", dependencies: [
+            "BluejaySidecar", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // What the unit tests share: validation of bodies against Bluejay's published schema.
         .target(name: "BluejayTestSupport", path: "Tests/BluejayTestSupport"),
@@ -48,6 +66,7 @@ let package = Package(
         .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol", "BluejayTestSupport"]),
         .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
         .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls"]),
+        .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
             "BluejayDelivery", "BluejayTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

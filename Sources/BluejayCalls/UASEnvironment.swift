@@ -15,4 +15,12 @@ public protocol UASEnvironment: AnyObject {
     func persist(_ call: StoredCall, done: @escaping (Error?) -> Void)
     /// The call is over on the SIP side (BYE answered, CANCEL, failed INVITE, no ACK, session expired).
     func callEnded(_ callID: String)
+    /// The simulation result id for an INVITE that carries none (see the extension's default).
+    func outboundSimulationResultID(dialled: [String], callID: String) -> String?
+}
+
+extension UASEnvironment {
+    /// The simulation result id for an INVITE that carries none, from the numbers of outbound simulations
+    /// Bluejay announced: `dialled` are the Request-URI and To user parts. Nil: no outbound simulation matches.
+    public func outboundSimulationResultID(dialled: [String], callID: String) -> String? { nil }
 }

@@ -67,6 +67,8 @@ extension UserAgentServer {
         call.endedBy = by
         call.endReason = reason
         liveCalls -= 1
+        SIPMetrics.activeCalls.record(liveCalls)
+        SIPMetrics.callEnded(reason: reason)
         let duration = call.answeredAtMs.map { call.endedAtMs! - $0 } ?? 0
         logger.info("call ended", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")",
                                              "ended_by": "\(by)", "reason": "\(reason)", "duration_ms": "\(duration)"])
@@ -82,6 +84,19 @@ extension UserAgentServer {
                 self.calls[call.callID] = nil
             }
         }
+    }
+
+    /// Ends a call the SIP side never saw end (Bluejay says the simulation is over, the BYE went missing).
+    /// Returns false when no such live call exists.
+    @discardableResult
+    public func endCall(_ callID: String, by: String, reason: String) -> Bool {
+        guard let call = calls[callID], call.state != .ended else { return false }
+        if let inviteTx = call.inviteTransaction, inviteTx.finalStatus == nil {
+            respond(inviteTx, 487)
+            call.inviteTransaction = nil
+        }
+        end(call, by: by, reason: reason, then: nil)
+        return true
     }
 
     /// Calls the store still holds open after a restart: their dialogs answer BYEs again.
@@ -106,6 +121,7 @@ extension UserAgentServer {
             if state == .active {
                 calls[s.callID] = call
                 liveCalls += 1
+                SIPMetrics.activeCalls.record(liveCalls)
             }
             var entry = CallEntry(callID: s.callID, simulationResultID: s.simulationResultID,
                                   state: CallEntry.State(rawValue: state.rawValue) ?? .ended, invitedAtMs: s.invitedAtMs,

@@ -48,15 +48,19 @@ extension UserAgentServer {
         if invite.simulationResultIDCount > 1 {
             logger.warning("INVITE has more than one X-Simulation-Result-Id; the first wins", metadata: ["call_id": "\(invite.callID)"])
         }
+        let simulationResultID = invite.simulationResultID
+            ?? environment.outboundSimulationResultID(dialled: [Self.userPart(invite.requestURI ?? ""), Self.userPart(invite.toURI)],
+                                                      callID: invite.callID)
         let call = UASCall(callID: invite.callID, localTag: Self.newTag(), remoteTag: invite.fromTag,
                            fromHeader: invite.fromHeader, toHeader: invite.toHeader,
-                           simulationResultID: invite.simulationResultID, sipHeadersJSON: Self.headersJSON(invite.xHeaders),
+                           simulationResultID: simulationResultID, sipHeadersJSON: Self.headersJSON(invite.xHeaders),
                            invitedAtMs: environment.nowMs, remoteCSeq: invite.cseqNumber, sdpSessionID: sessionID)
         call.localSDP = sdp
         call.inviteTransaction = tx
         tx.call = call
         calls[call.callID] = call
         liveCalls += 1
+        SIPMetrics.activeCalls.record(liveCalls)
         registry.upsert(CallEntry(callID: call.callID, simulationResultID: call.simulationResultID, state: .ringing,
                                   invitedAtMs: call.invitedAtMs))
         logger.info("call started", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")"])
@@ -149,6 +153,15 @@ extension UserAgentServer {
             if !rest.isEmpty { return String(rest) }
         }
         return "127.0.0.1"
+    }
+
+    /// The user part of a SIP/tel URI ("sip:+1415@host;user=phone" → "+1415").
+    static func userPart(_ uri: String) -> String {
+        var rest = Substring(uri)
+        if let colon = rest.firstIndex(of: ":") { rest = rest[rest.index(after: colon)...] }
+        if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
+        if let semi = rest.firstIndex(of: ";") { rest = rest[..<semi] }
+        return String(rest)
     }
 
     static func newTag() -> String {

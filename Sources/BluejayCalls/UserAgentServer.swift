@@ -48,6 +48,7 @@ public final class UserAgentServer {
         counters.received += 1
         switch SIPMessage.parse(bytes) {
         case .message(let message):
+            SIPMetrics.message(direction: "in", method: message.method, code: message.isRequest ? 0 : message.statusCode)
             guard message.isRequest else { return } // a UAS sends no requests, so responses have no transaction here
             handle(message, from: peer)
         case .badRequest(let message, let error):
@@ -59,6 +60,7 @@ public final class UserAgentServer {
             let response = message.makeResponse(status: 400, reason: String(reason.prefix(120)), received: received,
                                                 rport: via.rport != .absent ? peer.port : nil, headers: serverHeader)
             environment.send(response.serialize(), to: SIPDestination.forResponse(via: via, from: peer))
+            SIPMetrics.message(direction: "out", method: message.method, code: 400)
         case .drop(let error):
             counters.dropped += 1
             logger.debug("dropped SIP message", metadata: ["peer": "\(peer.host):\(peer.port)", "error": "\(error)"])
@@ -126,6 +128,7 @@ public final class UserAgentServer {
         let bytes = response.serialize()
         tx.lastResponse = bytes
         environment.send(bytes, to: tx.destination)
+        SIPMetrics.message(direction: "out", method: tx.key.method, code: status)
         if status >= 200 {
             tx.finalStatus = status
             tx.request = nil

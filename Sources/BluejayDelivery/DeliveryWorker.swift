@@ -1,6 +1,7 @@
 import BluejayStore
 import Foundation
 import Logging
+import Metrics
 
 /// Where the outbox's bodies go: Bluejay's API, or files (dry-run, the embedded default without an API key).
 public enum DeliveryTarget {
@@ -134,10 +135,12 @@ public final class DeliveryWorker: @unchecked Sendable {
         switch outcome {
         case .delivered(let status):
             delivered += 1
+            Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "delivered")]).increment()
             if status != 0 { logger.info("delivered to Bluejay", metadata: meta.merging(["status": "\(status)"]) { $1 }) }
             operation = { db in try Outbox.markDelivered(item.id, status: status, attempts: attempts, nowMs: now, in: db) }
         case .retryable(let reason, let status, let retryAfterMs):
             retried += 1
+            Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "retry")]).increment()
             let delay = policy.delayMs(afterAttempt: attempts, retryAfterMs: retryAfterMs, random: Double.random(in: 0..<1))
             logger.warning("delivery failed, will retry", metadata: meta.merging(["reason": "\(reason)", "retry_in_ms": "\(delay)"]) { $1 })
             operation = { db in
@@ -145,6 +148,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             }
         case .rejected(let status, let body):
             dead += 1
+            Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "dead")]).increment()
             let reason = "HTTP \(status): \(body)"
             logger.error("Bluejay rejected the body; kept as a dead letter", metadata: meta.merging(["status": "\(status)", "reason": "\(reason.prefix(500))"]) { $1 })
             operation = { db in try Outbox.markDead(item.id, attempts: attempts, status: status, reason: reason, nowMs: now, in: db) }

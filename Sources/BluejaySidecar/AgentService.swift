@@ -3,6 +3,7 @@ import BluejayCalls
 import BluejayStore
 import Foundation
 import Logging
+import Metrics
 
 /// Serves the agent's requests: resolves the call, makes records durable, answers once per line.
 final class AgentService: @unchecked Sendable {
@@ -56,6 +57,7 @@ final class AgentService: @unchecked Sendable {
         }, completion: { error in
             if let error { return reply(Self.reply(for: error)) }
             registry.update(callID) { $0.recordCount += 1 }
+            Counter(label: "bluejay_sidecar_ledger_records_total", dimensions: [("kind", stored.kind)]).increment()
             reply(AgentReply.ok)
         })
     }

@@ -3,6 +3,7 @@ import BluejayDelivery
 import BluejayStore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 
 /// Turns an ended call into one outbox row: waits the linger for late records, then, in one store
@@ -64,6 +65,10 @@ final class Flusher: @unchecked Sendable {
                 try Ledger.setFlushState(.flushed, callID: callID, atMs: now, in: db)
                 logger.info("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
                                                                  "records": "\(records.count)", "bytes": "\(body.count)"])
+                if let ended = call.endedAtMs {
+                    Metrics.Timer(label: "bluejay_sidecar_flush_latency_seconds", preferredDisplayUnit: .seconds)
+                        .recordMilliseconds(max(0, now - ended))
+                }
             } else {
                 try Ledger.setFlushState(.skipped, callID: callID, atMs: now, in: db)
                 let why = call.simulationResultID == nil

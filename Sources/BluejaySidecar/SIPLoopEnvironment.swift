@@ -14,11 +14,21 @@ final class SIPLoopEnvironment: UASEnvironment {
     private var channels: [Int: Channel] = [:]
     private var nextChannelID = 1
 
-    init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, logger: Logger) {
+    private let outbound: OutboundNumbers
+
+    init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, logger: Logger) {
         self.loop = loop
         self.writer = writer
         self.flusher = flusher
+        self.outbound = outbound
         self.logger = logger
+    }
+
+    func outboundSimulationResultID(dialled: [String], callID: String) -> String? {
+        guard let (e164, id) = outbound.claim(dialled: dialled) else { return nil }
+        logger.info("outbound call matched an outbound simulation", metadata: ["call_id": "\(callID)", "number": "\(e164)", "simulation_result_id": "\(id)"])
+        writer.submit({ db in try WebhookStore.claimOutbound(e164: e164, simulationResultID: id, callID: callID, in: db) })
+        return id
     }
 
     func register(_ channel: Channel) -> Int {

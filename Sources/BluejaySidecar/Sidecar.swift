@@ -18,7 +18,13 @@ public final class Sidecar: @unchecked Sendable {
     private var uas: UserAgentServer?
     private var environment: SIPLoopEnvironment?
     private var sweeper: RepeatedTask?
+    private var flusher: Flusher?
+    private var sipLoop: EventLoop?
     public let registry = CallRegistry()
+    let outbound = OutboundNumbers()
+    private(set) var reader: SharedStoreReader?
+    /// Set once every listener is bound.
+    public private(set) var started = false
 
     public init(options: SidecarOptions, logger: Logger) {
         self.options = options
@@ -51,14 +57,18 @@ public final class Sidecar: @unchecked Sendable {
         self.worker = worker
         flusher.onEnqueued = { [weak worker] in worker?.wake() }
 
-        let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, logger: logger)
+        self.flusher = flusher
+        self.sipLoop = loop
+        let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, outbound: outbound, logger: logger)
         self.environment = environment
         let uas = UserAgentServer(config: options.uas, registry: registry, environment: environment, logger: logger)
         self.uas = uas
 
         // Whatever a previous run left open: dialogs answer their BYEs again; ended calls flush now.
-        let reader = try StoreReader(path: options.storePath)
-        let open = try Ledger.openCalls(in: reader.db)
+        let reader = try SharedStoreReader(path: options.storePath)
+        self.reader = reader
+        let open = try reader.read { db in try Ledger.openCalls(in: db) }
+        for (e164, id) in try reader.read({ db in try WebhookStore.unclaimedOutbound(in: db) }) { outbound.add(e164: e164, ids: [id]) }
         try loop.submit { uas.restore(open) }.wait()
         for call in open where call.state != .active { flusher.flush(call.callID, done: nil) }
         if !open.isEmpty { logger.info("recovered open calls from the store", metadata: ["calls": "\(open.count)"]) }
@@ -72,12 +82,40 @@ public final class Sidecar: @unchecked Sendable {
         channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
         sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in uas.sweep() }
 
-        logger.notice("bluejay-sidecar ready", metadata: [
-            "mode": "uas",
-            "sip": "\(boundSIP.map(\.description).joined(separator: " "))",
-            "socket": "\(options.socketPath)",
-            "data_dir": "\(options.dataDirectory)",
-        ])
+        started = true
+    }
+
+    /// The store, for the HTTP layer.
+    var store: StoreWriter? { writer }
+
+    func wakeDelivery() { worker?.wake() }
+
+    /// Bluejay says a simulation is over: a call of it whose BYE never came is ended and flushed now (no linger);
+    /// an ended call still lingering is flushed now. A call already flushed is left alone.
+    func simulationEnded(_ simulationResultID: String) {
+        guard let entry = registry.resolve(callID: nil, simulationResultID: simulationResultID), !entry.flushed,
+              let loop = sipLoop, let uas, let flusher else {
+            logger.info("simulation_ended: no call with unsent data", metadata: ["simulation_result_id": "\(simulationResultID)"])
+            return
+        }
+        registry.update(entry.callID) { $0.agentDone = true }
+        loop.execute {
+            if !uas.endCall(entry.callID, by: "bluejay", reason: "simulation_ended") {
+                flusher.agentEnded(entry.callID) { _ in }
+            }
+        }
+        logger.info("simulation_ended: flushing its call", metadata: ["call_id": "\(entry.callID)", "simulation_result_id": "\(simulationResultID)"])
+    }
+
+    /// Listeners bound and the store takes a commit.
+    func isReady() async -> Bool {
+        guard started, let writer else { return false }
+        do {
+            try await writer.commit { _ in }
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// Stops listening, gives deliveries a last chance, commits what is queued.

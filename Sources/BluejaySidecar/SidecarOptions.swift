@@ -15,6 +15,12 @@ public struct SidecarOptions: Sendable {
     public var retry = RetryPolicy()
     public var httpTimeoutMs: Int = 10_000
     public var maxInFlightDeliveries: Int = 16
+    /// The HTTP listener (webhook, admin API, metrics, status page); nil turns it off.
+    public var http: (host: String, port: Int)? = ("127.0.0.1", 9090)
+    /// Bearer token for admin routes; without one they answer loopback peers only.
+    public var adminToken: String?
+    /// Bluejay's webhook secret (`x-webhook-secret`); without one the webhook takes any caller.
+    public var webhookSecret: String?
 
     public init(socketPath: String = SidecarOptions.defaultSocketPath) {
         self.socketPath = socketPath

@@ -1,7 +1,7 @@
 /// The per-call ledger: calls and the agent's records, as SQL over one connection.
 /// Writes run inside `StoreWriter` operations; reads on any connection.
 public enum Ledger {
-    private static let callColumns = """
+    static let callColumns = """
         call_id, simulation_result_id, from_header, to_header, local_tag, remote_tag, invited_at, answered_at,
         ended_at, ended_by, end_reason, state, sip_headers, flush_state
         """
@@ -80,7 +80,7 @@ public enum Ledger {
         try db.statement("DELETE FROM calls WHERE flush_state!='open' AND flushed_at<?").bind(1, cutoffMs).run()
     }
 
-    private static func mapCall(_ row: SQLiteRow) throws -> StoredCall {
+    static func mapCall(_ row: SQLiteRow) throws -> StoredCall {
         StoredCall(callID: row.string(0) ?? "", simulationResultID: row.string(1), fromHeader: row.string(2) ?? "",
                    toHeader: row.string(3) ?? "", localTag: row.string(4) ?? "", remoteTag: row.string(5),
                    invitedAtMs: row.int64(6), answeredAtMs: row.optionalInt64(7), endedAtMs: row.optionalInt64(8),
@@ -88,5 +88,23 @@ public enum Ledger {
                    state: StoredCall.State(rawValue: row.string(11) ?? "") ?? .ended,
                    sipHeadersJSON: row.blob(12),
                    flushState: StoredCall.FlushState(rawValue: row.string(13) ?? "") ?? .open)
+    }
+}
+
+extension Ledger {
+    /// Record counts of a call by kind, for the admin API.
+    public static func recordCounts(callID: String, in db: SQLiteConnection) throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        try db.statement("SELECT kind, count(*) FROM records WHERE call_id=? GROUP BY kind").bind(1, callID)
+            .forEachRow { out[$0.string(0) ?? ""] = Int($0.int64(1)) }
+        return out
+    }
+
+    /// The most recent calls, newest first.
+    public static func recentCalls(limit: Int, in db: SQLiteConnection) throws -> [StoredCall] {
+        var out: [StoredCall] = []
+        try db.statement("SELECT \(callColumns) FROM calls ORDER BY invited_at DESC LIMIT ?").bind(1, Int64(limit))
+            .forEachRow { out.append(try mapCall($0)) }
+        return out
     }
 }

@@ -81,11 +81,48 @@ public enum Outbox {
             .bind(1, nowMs).bind(2, nowMs).bind(3, id).run()
     }
 
-    private static let itemColumns = "id, call_id, simulation_result_id, body, state, attempts, next_attempt_at, last_status, last_error"
+    static let itemColumns = "id, call_id, simulation_result_id, body, state, attempts, next_attempt_at, last_status, last_error"
 
-    private static func mapItem(_ row: SQLiteRow) -> Item {
+    static func mapItem(_ row: SQLiteRow) -> Item {
         Item(id: row.int64(0), callID: row.string(1) ?? "", simulationResultID: row.string(2) ?? "", body: row.blob(3),
              state: row.string(4) ?? "", attempts: Int(row.int64(5)), nextAttemptAtMs: row.int64(6),
              lastStatus: row.optionalInt64(7).map(Int.init), lastError: row.string(8))
+    }
+}
+
+extension Outbox {
+    /// The latest body sent (or to be sent) for a simulation result, for setting beside Bluejay's evaluation.
+    public static func latestBody(simulationResultID: String, in db: SQLiteConnection) throws -> [UInt8]? {
+        try db.statement("SELECT body FROM outbox WHERE simulation_result_id=? ORDER BY id DESC LIMIT 1")
+            .bind(1, simulationResultID).firstRow { $0.blob(0) }
+    }
+
+    /// The latest outbox row of a call.
+    public static func latest(callID: String, in db: SQLiteConnection) throws -> Item? {
+        try db.statement("SELECT \(itemColumns) FROM outbox WHERE call_id=? ORDER BY id DESC LIMIT 1").bind(1, callID).firstRow(mapItem)
+    }
+
+    /// Items by state for the admin API; `retrying` are pending items that failed at least once.
+    public static func list(state: State, retrying: Bool? = nil, limit: Int, in db: SQLiteConnection) throws -> [Item] {
+        var sql = "SELECT \(itemColumns) FROM outbox WHERE state=?"
+        if let retrying { sql += retrying ? " AND attempts>0" : " AND attempts=0" }
+        sql += " ORDER BY id LIMIT ?"
+        var out: [Item] = []
+        try db.statement(sql).bind(1, state.rawValue).bind(2, Int64(limit)).forEachRow { out.append(mapItem($0)) }
+        return out
+    }
+
+    public static func countRetrying(in db: SQLiteConnection) throws -> Int {
+        Int(try db.statement("SELECT count(*) FROM outbox WHERE state='pending' AND attempts>0").firstRow { $0.int64(0) } ?? 0)
+    }
+
+    /// Makes a pending or dead item due now; returns its state before, or nil if there is no such item.
+    public static func retryNow(_ id: Int64, nowMs: Int64, in db: SQLiteConnection) throws -> State? {
+        guard let item = try item(id, in: db), let state = State(rawValue: item.state) else { return nil }
+        if state != .delivered {
+            try db.statement("UPDATE outbox SET state='pending', next_attempt_at=?, updated_at=? WHERE id=?")
+                .bind(1, nowMs).bind(2, nowMs).bind(3, id).run()
+        }
+        return state
     }
 }

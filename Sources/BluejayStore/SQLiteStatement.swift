@@ -42,6 +42,12 @@ public final class SQLiteStatement {
     public func bind(_ index: Int32, _ value: Int?) -> Self { bind(index, value.map(Int64.init)) }
 
     @discardableResult
+    public func bind(_ index: Int32, _ value: Double?) -> Self {
+        if let value { sqlite3_bind_double(stmt, index, value) } else { sqlite3_bind_null(stmt, index) }
+        return self
+    }
+
+    @discardableResult
     public func bind(_ index: Int32, blob: [UInt8]?) -> Self {
         if let blob {
             blob.withUnsafeBytes { buf in
@@ -88,6 +94,7 @@ public struct SQLiteRow {
     public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
     public func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
     public func optionalInt64(_ i: Int32) -> Int64? { isNull(i) ? nil : int64(i) }
+    public func optionalDouble(_ i: Int32) -> Double? { isNull(i) ? nil : sqlite3_column_double(stmt, i) }
     public func string(_ i: Int32) -> String? {
         guard let p = sqlite3_column_text(stmt, i) else { return nil }
         let n = Int(sqlite3_column_bytes(stmt, i))

@@ -53,6 +53,39 @@ enum StoreSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS outbox_sim ON outbox(simulation_result_id)",
+        """
+        CREATE TABLE IF NOT EXISTS webhook_events(
+            id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            subject_id TEXT,
+            body BLOB NOT NULL,
+            received_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS results(
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            status TEXT,
+            goal_success INTEGER,
+            hallucination INTEGER,
+            p50_agent_latency_ms REAL,
+            p90_agent_latency_ms REAL,
+            event_id INTEGER NOT NULL,
+            received_at INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS outbound_numbers(
+            e164 TEXT NOT NULL,
+            simulation_result_id TEXT NOT NULL,
+            call_id TEXT,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY(e164, simulation_result_id)
+        )
+        """,
     ]
 
     /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.

@@ -138,3 +138,28 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension StoreWriter {
+    /// Queues `operation` and suspends until the transaction holding it committed; for async callers (HTTP).
+    public func commit<T: Sendable>(_ operation: @escaping (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            var value: T?
+            submit({ db in value = try operation(db) }, completion: { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value!) }
+            })
+        }
+    }
+}
+
+/// One read connection shared by low-traffic readers (the admin API), one at a time.
+public final class SharedStoreReader: @unchecked Sendable {
+    private let lock = NSLock()
+    private let reader: StoreReader
+
+    public init(path: String) throws { reader = try StoreReader(path: path) }
+
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body(reader.db)
+    }
+}

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `bluejay-sidecar`: runs the sidecar (the default subcommand) and its tools.
-public struct BluejaySidecarCommand: ParsableCommand {
+public struct BluejaySidecarCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bluejay-sidecar",
         abstract: "SIP user-agent sidecar that sends a voice agent's tool calls to Bluejay.",
@@ -10,7 +10,7 @@ public struct BluejaySidecarCommand: ParsableCommand {
             after each call's BYE posts everything for that call to Bluejay's /v1/update-simulation-result. \
             Without an API key it runs dry: each body is written to a file instead.
             """,
-        subcommands: [RunCommand.self],
+        subcommands: [RunCommand.self, CallsCommand.self, OutboxCommand.self, ResultsCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

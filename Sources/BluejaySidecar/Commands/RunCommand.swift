@@ -4,9 +4,11 @@ import BluejayDelivery
 import Dispatch
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 /// Exit codes: 0 stopped by signal, 64 bad configuration, 70 could not start (bind, store).
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the sidecar (the default).")
 
     @Option(name: .long, help: "Operating mode. Only 'uas' (answer calls) in this release.")
@@ -51,6 +53,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Timeout of one POST to Bluejay, milliseconds.")
     var httpTimeoutMs: Int = 10_000
 
+    @Option(name: .long, help: "HTTP listener HOST:PORT for the webhook, admin API, metrics and status page; 'off' disables it.")
+    var http: String = "127.0.0.1:9090"
+
+    @Option(name: .long, help: "Bearer token for admin routes (env BLUEJAY_SIDECAR_ADMIN_TOKEN); without one they answer loopback only.")
+    var adminToken: String?
+
+    @Option(name: .long, help: "File holding Bluejay's webhook secret (else env BLUEJAY_WEBHOOK_SECRET).")
+    var webhookSecretFile: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -76,16 +87,7 @@ struct RunCommand: ParsableCommand {
         guard o.bluejayURL.hasPrefix("http://") || o.bluejayURL.hasPrefix("https://") else {
             throw ConfigError.invalid(key: "bluejay-url", value: o.bluejayURL, allowed: "an http:// or https:// URL")
         }
-        if let file = apiKeyFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ConfigError.unusable("cannot read --api-key-file \(file)")
-            }
-            let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !key.isEmpty else { throw ConfigError.unusable("--api-key-file \(file) is empty") }
-            o.apiKey = key
-        } else if let key = ProcessEnvironment.value("BLUEJAY_API_KEY")?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
-            o.apiKey = key
-        }
+        o.apiKey = try secret(flag: nil, file: apiKeyFile, env: "BLUEJAY_API_KEY", name: "api-key-file")
         o.dryRunDirectory = dryRun
         o.lingerMs = lingerMs
         o.uas.maxCalls = maxCalls
@@ -93,10 +95,33 @@ struct RunCommand: ParsableCommand {
         o.uas.advertisedHost = advertiseHost
         o.retry = RetryPolicy(initialMs: retryInitialMs, maxMs: retryMaxMs)
         o.httpTimeoutMs = httpTimeoutMs
+        o.http = try Self.parseHTTP(http)
+        o.adminToken = try secret(flag: adminToken, file: nil, env: "BLUEJAY_SIDECAR_ADMIN_TOKEN", name: "admin-token")
+        o.webhookSecret = try secret(flag: nil, file: webhookSecretFile, env: "BLUEJAY_WEBHOOK_SECRET", name: "webhook-secret-file")
         return o
     }
 
-    func run() throws {
+    /// A secret from a flag, a file or the environment, trimmed; a file that cannot be read or is empty is an error.
+    /// The value itself never appears in a message.
+    private func secret(flag: String?, file: String?, env: String, name: String) throws -> String? {
+        if let flag { return flag.isEmpty ? nil : flag }
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ConfigError.unusable("cannot read --\(name) \(file)") }
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty else { throw ConfigError.unusable("--\(name) \(file) is empty") }
+            return value
+        }
+        let value = ProcessEnvironment.value(env)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value?.isEmpty == false ? value : nil
+    }
+
+    static func parseHTTP(_ text: String) throws -> (host: String, port: Int)? {
+        if text == "off" { return nil }
+        let address = try ListenAddress(parsing: "tcp://" + text)
+        return (address.host, address.port)
+    }
+
+    func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -111,6 +136,8 @@ struct RunCommand: ParsableCommand {
             logger.critical("configuration: \(error)")
             throw ExitCode(64)
         }
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let sidecar = Sidecar(options: options, logger: logger)
         do {
             try sidecar.start()
@@ -119,23 +146,14 @@ struct RunCommand: ParsableCommand {
             sidecar.shutdown()
             throw ExitCode(70)
         }
-        waitForTermination()
+        do {
+            try await SidecarService.run(sidecar, metrics: metrics, logger: logger)
+        } catch {
+            logger.critical("stopped on error: \(error)")
+            sidecar.shutdown()
+            throw ExitCode(70)
+        }
         logger.notice("signal received, stopping")
         sidecar.shutdown()
-    }
-
-    /// Blocks until SIGTERM or SIGINT.
-    private func waitForTermination() {
-        let done = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
     }
 }
