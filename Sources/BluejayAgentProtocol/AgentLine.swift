@@ -33,11 +33,17 @@ public enum AgentLine {
         let typeValue = try RequestFields.requiredString(f.type, "type")
         let type = typeValue.string ?? ""
         let kind = AgentRecordKind(rawValue: type)
-        guard kind != nil || type == "end" || type == "lookup" else {
+        guard kind != nil || type == "end" || type == "lookup" || type == "start" else {
             throw AgentProtocolError(code: .unknownType, message: "unknown type \(AgentProtocolError.excerpt(typeValue.bytes)); "
-                + "expected tool_call, event, transcript, metadata, tags, end or lookup")
+                + "expected tool_call, event, transcript, metadata, tags, start, end or lookup")
         }
         let call = try f.callReference()
+        if type == "start" {
+            guard call.simulationResultID != nil else {
+                throw AgentProtocolError(code: .missingField, message: "missing field \"simulation_result_id\": start opens the ledger of a simulation result")
+            }
+            return .start(call)
+        }
         guard let kind else { return type == "end" ? .end(call) : .lookup(call) }
         let start = try RequestFields.time(offset: f.startOffsetMs, "start_offset_ms", timestamp: f.timestamp, "timestamp")
             ?? .epochMs(arrival)

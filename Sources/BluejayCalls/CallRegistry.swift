@@ -17,6 +17,8 @@ public struct CallEntry: Equatable, Sendable {
     public var agentDone: Bool = false
     /// Records acknowledged for this call.
     public var recordCount: Int = 0
+    /// False for a ledger opened by the agent's `start` (no SIP call behind it): the agent's `end` ends it.
+    public var viaSIP: Bool = true
 
     public init(callID: String, simulationResultID: String?, state: State, invitedAtMs: Int64,
                 answeredAtMs: Int64? = nil, endedAtMs: Int64? = nil) {

@@ -58,9 +58,14 @@ public enum FlushBody {
     static func sidecarMetadata(_ call: StoredCall) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
-        w.member("sip_call_id", string: call.callID)
-        w.member("from", string: call.fromHeader)
-        w.member("to", string: call.toHeader)
+        if call.localTag.isEmpty {
+            // A ledger the agent opened with `start`: there is no SIP call to describe.
+            w.member("ledger_id", string: call.callID)
+        } else {
+            w.member("sip_call_id", string: call.callID)
+            w.member("from", string: call.fromHeader)
+            w.member("to", string: call.toHeader)
+        }
         optionalTime("invited_at", call.invitedAtMs, &w)
         optionalTime("answered_at", call.answeredAtMs, &w)
         optionalTime("ended_at", call.endedAtMs, &w)
@@ -71,7 +76,9 @@ public enum FlushBody {
         }
         if let by = call.endedBy { w.member("ended_by", string: by) } else { w.memberNull("ended_by") }
         if let reason = call.endReason { w.member("end_reason", string: reason) }
-        w.member("sip_headers", raw: (call.sipHeadersJSON.isEmpty ? Array("{}".utf8) : call.sipHeadersJSON)[...])
+        if !call.localTag.isEmpty {
+            w.member("sip_headers", raw: (call.sipHeadersJSON.isEmpty ? Array("{}".utf8) : call.sipHeadersJSON)[...])
+        }
         w.endObject()
         return w.bytes
     }

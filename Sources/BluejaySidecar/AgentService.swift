@@ -29,6 +29,8 @@ final class AgentService: @unchecked Sendable {
             guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
             reply(AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
                                     state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs))
+        case .success(.start(let ref)):
+            start(ref, now: now, reply: reply)
         case .success(.end(let ref)):
             guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
@@ -38,6 +40,29 @@ final class AgentService: @unchecked Sendable {
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             append(record, to: entry, reply: reply)
         }
+    }
+
+    /// Opens a ledger with no SIP call behind it; offsets count from now. Starting an open ledger again
+    /// answers it again (idempotent), so an agent may retry `start` after a reconnect.
+    private func start(_ ref: CallReference, now: Int64, reply: @escaping ([UInt8]) -> Void) {
+        let sim = ref.simulationResultID ?? ""
+        if let existing = resolve(ref), !existing.flushed {
+            return reply(AgentReply.lookup(callID: existing.callID, simulationResultID: existing.simulationResultID,
+                                           state: existing.state.rawValue, startedAtEpochMs: existing.invitedAtMs))
+        }
+        let callID = ref.callID ?? "ledger-\(sim)-\(UInt32.random(in: 0...UInt32.max))"
+        var entry = CallEntry(callID: callID, simulationResultID: sim, state: .active, invitedAtMs: now, answeredAtMs: now)
+        entry.viaSIP = false
+        // Registered before the commit: a record pipelined right behind `start` resolves, and its write is
+        // queued behind this one.
+        registry.upsert(entry)
+        let stored = StoredCall(callID: callID, simulationResultID: sim, fromHeader: "", toHeader: "", localTag: "", remoteTag: nil,
+                                invitedAtMs: now, answeredAtMs: now, state: .active, sipHeadersJSON: Array("{}".utf8))
+        logger.info("ledger started without SIP", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)"])
+        writer.submit({ db in try Ledger.upsert(stored, in: db) }, completion: { error in
+            if let error { return reply(Self.reply(for: error)) }
+            reply(AgentReply.lookup(callID: callID, simulationResultID: sim, state: "active", startedAtEpochMs: now))
+        })
     }
 
     private func append(_ record: AgentRecord, to entry: CallEntry, reply: @escaping ([UInt8]) -> Void) {

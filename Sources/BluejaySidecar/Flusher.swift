@@ -43,7 +43,13 @@ final class Flusher: @unchecked Sendable {
 
     /// The agent said `end`: flush now if the call is over, else as soon as it is (no linger).
     func agentEnded(_ callID: String, done: @escaping (Error?) -> Void) {
-        guard let entry = registry.update(callID, { $0.agentDone = true }) else { return done(nil) }
+        guard var entry = registry.update(callID, { $0.agentDone = true }) else { return done(nil) }
+        if !entry.viaSIP && entry.state != .ended {
+            // A ledger the agent opened: its `end` is the end of the call.
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            entry = registry.update(callID) { $0.state = .ended; $0.endedAtMs = now } ?? entry
+            writer.submit({ db in try Ledger.end(callID: callID, atMs: now, by: "agent", reason: "agent_end", in: db) })
+        }
         guard entry.state == .ended else { return done(nil) }
         loop.execute { [self] in
             lingering.removeValue(forKey: callID)?.cancel()

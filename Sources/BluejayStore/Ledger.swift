@@ -108,3 +108,11 @@ extension Ledger {
         return out
     }
 }
+
+extension Ledger {
+    /// Ends a call that has no SIP side (a ledger the agent opened with `start`).
+    public static func end(callID: String, atMs: Int64, by: String, reason: String, in db: SQLiteConnection) throws {
+        try db.statement("UPDATE calls SET state='ended', ended_at=?, ended_by=?, end_reason=? WHERE call_id=? AND state!='ended'")
+            .bind(1, atMs).bind(2, by).bind(3, reason).bind(4, callID).run()
+    }
+}

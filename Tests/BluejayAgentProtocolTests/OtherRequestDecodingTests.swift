@@ -59,3 +59,17 @@ final class OtherRequestDecodingTests: XCTestCase {
                        .end(CallReference(callID: "c", simulationResultID: "s")))
     }
 }
+
+final class StartRequestDecodingTests: XCTestCase {
+    func testStartNeedsASimulationResultID() {
+        let ok = AgentLine.decode(Array(#"{"type":"start","simulation_result_id":"sim-ws-1"}"#.utf8)[...], arrivalEpochMs: 0)
+        XCTAssertEqual(try ok.get(), .start(CallReference(callID: nil, simulationResultID: "sim-ws-1")))
+        let named = AgentLine.decode(Array(#"{"type":"start","simulation_result_id":"s","call_id":"ws-7"}"#.utf8)[...], arrivalEpochMs: 0)
+        XCTAssertEqual(try named.get(), .start(CallReference(callID: "ws-7", simulationResultID: "s")))
+        guard case .failure(let error) = AgentLine.decode(Array(#"{"type":"start","call_id":"x"}"#.utf8)[...], arrivalEpochMs: 0) else {
+            return XCTFail("start without simulation_result_id must fail")
+        }
+        XCTAssertEqual(error.code, .missingField)
+        XCTAssertTrue(error.message.contains("simulation_result_id"), error.message)
+    }
+}
