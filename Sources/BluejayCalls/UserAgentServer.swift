@@ -35,6 +35,7 @@ public final class UserAgentServer {
         self.registry = registry
         self.environment = environment
         self.logger = logger
+        SIPMetrics.activeCalls.record(0) // exported from the start, not from the first call
     }
 
     public var liveCallCount: Int { liveCalls }

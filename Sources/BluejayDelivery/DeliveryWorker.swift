@@ -15,7 +15,15 @@ public final class DeliveryWorker: @unchecked Sendable {
     private let writer: StoreWriter
     private let storePath: String
     private let target: DeliveryTarget
-    private let policy: RetryPolicy
+    private var _policy: RetryPolicy
+    /// Changeable live (SIGHUP reload).
+    public var policy: RetryPolicy {
+        get { condition.lock(); defer { condition.unlock() }; return _policy }
+        set { condition.lock(); _policy = newValue; condition.unlock() }
+    }
+    /// Shutting down: every pending item gets one more attempt now, due or not.
+    private var lastTry = false
+    private var lastTried = Set<Int64>()
     private let maxInFlight: Int
     private let logger: Logger
     private let condition = NSCondition()
@@ -34,7 +42,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         self.writer = writer
         self.storePath = storePath
         self.target = target
-        self.policy = policy
+        _policy = policy
         self.maxInFlight = maxInFlight
         self.logger = logger
     }
@@ -57,6 +65,20 @@ public final class DeliveryWorker: @unchecked Sendable {
 
     /// Gives in-flight transfers up to `graceMs` to finish (their outcome is recorded), then stops.
     public func stop(graceMs: Int) {
+        // A last try for everything pending, within the grace period.
+        condition.lock()
+        lastTry = true
+        woken = true
+        condition.signal()
+        condition.unlock()
+        let lastTryDeadline = Date().addingTimeInterval(Double(graceMs) / 1000)
+        while Date() < lastTryDeadline {
+            condition.lock()
+            let busy = !inFlight.isEmpty || woken
+            condition.unlock()
+            if !busy { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         condition.lock()
         stopping = true
         condition.signal()
@@ -80,15 +102,21 @@ public final class DeliveryWorker: @unchecked Sendable {
                 return
             }
             let capacity = maxInFlight - inFlight.count
-            let busy = inFlight
+            let busy = inFlight.union(lastTried)
+            let dueAll = lastTry
             woken = false
             condition.unlock()
 
             var nextDue: Int64?
             if capacity > 0 {
                 do {
-                    let now = nowMs()
+                    let now = dueAll ? Int64.max : nowMs()
                     let items = try Outbox.due(nowMs: now, limit: capacity, excluding: busy, in: reader.db)
+                    if dueAll {
+                        condition.lock()
+                        lastTried.formUnion(items.map(\.id))
+                        condition.unlock()
+                    }
                     for item in items { send(item) }
                     nextDue = try Outbox.nextDueMs(in: reader.db)
                 } catch {
@@ -141,7 +169,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         case .retryable(let reason, let status, let retryAfterMs):
             retried += 1
             Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "retry")]).increment()
-            let delay = policy.delayMs(afterAttempt: attempts, retryAfterMs: retryAfterMs, random: Double.random(in: 0..<1))
+            let delay = self.policy.delayMs(afterAttempt: attempts, retryAfterMs: retryAfterMs, random: Double.random(in: 0..<1))
             logger.warning("delivery failed, will retry", metadata: meta.merging(["reason": "\(reason)", "retry_in_ms": "\(delay)"]) { $1 })
             operation = { db in
                 try Outbox.scheduleRetry(item.id, attempts: attempts, nextAttemptAtMs: now + delay, status: status, error: reason, nowMs: now, in: db)

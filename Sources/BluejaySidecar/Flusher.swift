@@ -11,7 +11,13 @@ import NIOCore
 final class Flusher: @unchecked Sendable {
     private let writer: StoreWriter
     private let registry: CallRegistry
-    private let lingerMs: Int64
+    private let lingerLock = NSLock()
+    private var _lingerMs: Int64
+    /// Changeable live (SIGHUP reload).
+    var lingerMs: Int64 {
+        get { lingerLock.lock(); defer { lingerLock.unlock() }; return _lingerMs }
+        set { lingerLock.lock(); _lingerMs = newValue; lingerLock.unlock() }
+    }
     private let loop: EventLoop
     private let logger: Logger
     /// Set once the delivery worker exists; woken after every enqueue.
@@ -19,10 +25,21 @@ final class Flusher: @unchecked Sendable {
     /// Lingering calls; touched on `loop` only.
     private var lingering: [String: Scheduled<Void>] = [:]
 
+    /// Flushes every lingering call now (shutdown: nothing waits for a linger that will never end).
+    func flushLingering() -> EventLoopFuture<Void> {
+        loop.submit { [self] in
+            for (callID, task) in lingering {
+                task.cancel()
+                flush(callID, done: nil)
+            }
+            lingering = [:]
+        }
+    }
+
     init(writer: StoreWriter, registry: CallRegistry, lingerMs: Int64, loop: EventLoop, logger: Logger) {
         self.writer = writer
         self.registry = registry
-        self.lingerMs = lingerMs
+        _lingerMs = lingerMs
         self.loop = loop
         self.logger = logger
     }

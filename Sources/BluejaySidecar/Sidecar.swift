@@ -107,6 +107,26 @@ public final class Sidecar: @unchecked Sendable {
         logger.info("simulation_ended: flushing its call", metadata: ["call_id": "\(entry.callID)", "simulation_result_id": "\(simulationResultID)"])
     }
 
+    /// SIGHUP: what can change while running (linger, retry policy; the log level and webhook secret are
+    /// applied by their owners).
+    func reload(_ fresh: SidecarOptions) {
+        flusher?.lingerMs = fresh.lingerMs
+        worker?.policy = fresh.retry
+    }
+
+    /// Graceful shutdown, first half: new INVITEs get 503 while in-dialog requests and the socket keep working.
+    func beginDrain() {
+        guard let loop = sipLoop, let uas else { return }
+        loop.execute { uas.acceptingCalls = false }
+        logger.notice("draining: new calls are refused (503); live calls may finish")
+    }
+
+    /// Calls still ringing or active.
+    func liveCallCount() async -> Int {
+        guard let loop = sipLoop, let uas else { return 0 }
+        return (try? await loop.submit { uas.liveCallCount }.get()) ?? 0
+    }
+
     /// Listeners bound and the store takes a commit.
     func isReady() async -> Bool {
         guard started, let writer else { return false }
@@ -120,6 +140,9 @@ public final class Sidecar: @unchecked Sendable {
 
     /// Stops listening, gives deliveries a last chance, commits what is queued.
     public func shutdown() {
+        // Calls still lingering go to the outbox now, so the last try below includes them.
+        if let flusher { _ = try? flusher.flushLingering().wait() }
+        if let writer { try? writer.perform { _ in } }
         sweeper?.cancel()
         for channel in channels { try? channel.close().wait() }
         channels = []

@@ -5,13 +5,16 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// Runs a started sidecar and its HTTP listener under swift-service-lifecycle: SIGTERM/SIGINT begin a
 /// graceful shutdown, after which the sidecar closes its listeners, gives deliveries a last try and commits.
 enum SidecarService {
-    static func run(_ sidecar: Sidecar, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+    static func run(_ sidecar: Sidecar, metrics: PrometheusCollectorRegistry, drainSeconds: Int,
+                    reload: @escaping @Sendable () async -> SidecarOptions?, logger: Logger) async throws {
         let options = sidecar.options
-        var services: [any Service] = [ShutdownWaiter()]
+        var webhookEndpoint: WebhookEndpoint?
+        var services: [any Service] = []
         let ready: @Sendable (String?) -> Void = { http in
             logger.notice("bluejay-sidecar ready", metadata: [
                 "mode": "uas",
@@ -24,6 +27,7 @@ enum SidecarService {
         if let http = options.http, let writer = sidecar.store, let reader = sidecar.reader {
             let actions = WebhookActions(outbound: sidecar.outbound, simulationEnded: { sidecar.simulationEnded($0) })
             let webhook = WebhookEndpoint(writer: writer, secret: options.webhookSecret, actions: actions, logger: logger)
+            webhookEndpoint = webhook
             let admin = AdminAPI(registry: sidecar.registry, reader: reader, writer: writer, wakeDelivery: { sidecar.wakeDelivery() })
             let routes = HTTPRoutes(admin: admin, webhook: webhook, metrics: metrics, adminToken: options.adminToken,
                                     isReady: { await sidecar.isReady() })
@@ -37,15 +41,47 @@ enum SidecarService {
         } else {
             ready(nil)
         }
+        // Shut down in reverse order: the drainer first (HTTP keeps serving while calls drain), then HTTP.
+        let webhook = webhookEndpoint
+        services.append(Reloader(reload: {
+            guard let fresh = await reload() else { return }
+            sidecar.reload(fresh)
+            webhook?.setSecret(fresh.webhookSecret)
+        }))
+        services.append(Drainer(sidecar: sidecar, seconds: drainSeconds, logger: logger))
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
-/// Keeps the service group alive until a graceful shutdown begins.
-private struct ShutdownWaiter: Service {
+/// On graceful shutdown: refuse new calls, let live ones end (up to the drain timeout), then let the group go on.
+private struct Drainer: Service {
+    let sidecar: Sidecar
+    let seconds: Int
+    let logger: Logger
+
     func run() async throws {
         try? await gracefulShutdown()
+        sidecar.beginDrain()
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let live = await sidecar.liveCallCount()
+            if live == 0 { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        let left = await sidecar.liveCallCount()
+        if left > 0 { logger.warning("drain timeout: closing with live calls", metadata: ["calls": "\(left)"]) }
+    }
+}
+
+/// SIGHUP reloads what can change while running.
+private struct Reloader: Service {
+    let reload: @Sendable () async -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { await reload() }
+        }
     }
 }

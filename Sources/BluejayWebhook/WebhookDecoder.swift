@@ -18,11 +18,14 @@ public enum WebhookDecoder {
         Result { () throws(WebhookError) in try decodeThrowing(body) }
     }
 
-    /// A stable digest of the body (SHA-256, lowercase hex, of the exact bytes), to store each delivered event once.
+    /// A stable digest of the event (SHA-256, lowercase hex, of its canonical JSON: keys sorted, no
+    /// insignificant white space), to store each event once even when a redelivery is serialised anew.
+    /// A body that is not JSON digests as its exact bytes.
     public static func digest(_ body: [UInt8]) -> String {
+        let canonical = (try? RawJSON.parse(body)).map(CanonicalJSON.bytes) ?? body
         var hex = ""
         hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: body) {
+        for byte in SHA256.hash(data: canonical) {
             hex.append(hexDigits[Int(byte >> 4)])
             hex.append(hexDigits[Int(byte & 0x0f)])
         }

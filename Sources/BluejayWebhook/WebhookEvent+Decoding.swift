@@ -15,9 +15,9 @@ extension WebhookEvent {
     }
 
     private static func simulationResultEvaluated(_ body: WebhookObject) throws(WebhookError) -> WebhookEvent {
-        let id = try body.required("id").id()
+        let id = try body.required("id").integerID()
         for key in ["digital_human_id", "simulation_run_id", "simulation_id", "agent_id"] {
-            _ = try body.required(key).id()
+            _ = try body.required(key).integerID()
         }
         // `status` is an enum, not nullable, with a default: optional, a string when present.
         let status = try body.member("status")?.string()
@@ -27,8 +27,8 @@ extension WebhookEvent {
     }
 
     private static func observabilityCallEvaluated(_ body: WebhookObject) throws(WebhookError) -> WebhookEvent {
-        let id = try body.required("id").id()
-        _ = try body.required("agent_id").id()
+        let id = try body.required("id").stringID()
+        _ = try body.required("agent_id").stringID()
         _ = try body.required("recording_url").stringOrNull()
         _ = try body.required("start_time_utc").string()
         for p in try body.required("participants").elements() {
@@ -41,17 +41,17 @@ extension WebhookEvent {
     }
 
     private static func simulationEnded(_ body: WebhookObject) throws(WebhookError) -> WebhookEvent {
-        let id = try body.required("id").id()
-        _ = try body.required("digital_human_id").id()
-        _ = try body.required("simulation_run_id").id()
+        let id = try body.required("id").integerID()
+        _ = try body.required("digital_human_id").integerID()
+        _ = try body.required("simulation_run_id").integerID()
         let status = try body.member("status")?.string()
         return .simulationEnded(simulationResultID: id, status: status)
     }
 
     private static func outboundSimulationStarted(_ body: WebhookObject) throws(WebhookError) -> WebhookEvent {
-        _ = try body.required("agent_id").id()
-        _ = try body.required("simulation_id").id()
-        let runID = try body.required("simulation_run_id").id()
+        _ = try body.required("agent_id").integerID()
+        _ = try body.required("simulation_id").integerID()
+        let runID = try body.required("simulation_run_id").integerID()
         var humans: [DigitalHumanNumbers] = []
         for h in try body.required("digital_humans").elements() {
             humans.append(try DigitalHumanNumbers.read(h))

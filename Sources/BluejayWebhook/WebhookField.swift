@@ -59,10 +59,16 @@ struct WebhookField {
     /// An identifier: Bluejay's schema types most ids as integers, but ids are opaque to us and its
     /// other API carries the same simulation result id as a string, so either is accepted.
     /// Integers come back as decimal text, strings as sent.
-    func id() throws(WebhookError) -> String {
-        if let s = value.string { return s }
-        guard let t = IntegerText.decimal(value) else { throw error("an integer or a string") }
+    /// An id the schema types as integer, as decimal text (ids are strings everywhere else in the sidecar).
+    func integerID() throws(WebhookError) -> String {
+        guard let t = IntegerText.decimal(value) else { throw error("an integer") }
         return t
+    }
+
+    /// An id the schema types as string.
+    func stringID() throws(WebhookError) -> String {
+        guard let s = value.string else { throw error("a string") }
+        return s
     }
 
     // MARK: arrays

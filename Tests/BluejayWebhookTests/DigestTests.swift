@@ -19,7 +19,15 @@ final class DigestTests: XCTestCase {
             seen.insert(WebhookDecoder.digest(changed))
         }
         XCTAssertEqual(seen.count, body.count + 1)
-        // Same JSON, different bytes: a different delivery as far as the digest knows.
-        XCTAssertNotEqual(WebhookDecoder.digest(body + [UInt8(ascii: "\n")]), digest)
+        // The same event serialised anew (white space, key order) is the same event.
+        XCTAssertEqual(WebhookDecoder.digest(body + [UInt8(ascii: "\n")]), digest)
+    }
+
+    func testReserialisedEventDigestsTheSame() {
+        let a = #"{"type":"simulation_ended","id":1,"digital_human_id":2,"simulation_run_id":3,"x":{"b":1,"a":"\u00e9"}}"#
+        let b = "{ \"x\": {\"a\": \"é\", \"b\": 1},\n  \"simulation_run_id\": 3, \"digital_human_id\": 2, \"id\": 1, \"type\": \"simulation_ended\" }"
+        XCTAssertEqual(WebhookDecoder.digest(Array(a.utf8)), WebhookDecoder.digest(Array(b.utf8)))
+        XCTAssertNotEqual(WebhookDecoder.digest(Array(a.utf8)),
+                          WebhookDecoder.digest(Array(a.replacingOccurrences(of: #""id":1"#, with: #""id":9"#).utf8)))
     }
 }

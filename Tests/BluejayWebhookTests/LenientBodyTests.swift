@@ -26,14 +26,17 @@ final class LenientBodyTests: XCTestCase {
         }
     }
 
-    /// Ids are opaque to us and Bluejay's update API carries the same id as a string, so strings pass
-    /// (the schema alone would refuse them).
-    func testStringIdsAreTakenAsIs() throws {
-        XCTAssertEqual(try decode(ended(id: #""sr_42""#)), .simulationEnded(simulationResultID: "sr_42", status: nil))
-        let outbound = #"{"type": "outbound_simulation_started", "agent_id": 1, "simulation_id": 2, "simulation_run_id": "run-9", "digital_humans": [{"id": 1, "name": "n", "phone_number": "0044 20 7946 0958", "associated_simulation_result_ids": [5, "6", 7.0]}, {"id": 2, "name": "m", "phone_number": "+1 415"}]}"#
-        XCTAssertEqual(try decode(outbound), .outboundSimulationStarted(simulationRunID: "run-9", digitalHumans: [
-            DigitalHumanNumbers(phoneNumber: "0044 20 7946 0958", simulationResultIDs: ["5", "6", "7"]),
-            DigitalHumanNumbers(phoneNumber: "+1 415", simulationResultIDs: []),
+    /// Ids are checked against the schema's types (integers, strings for the observability event), so our
+    /// 400s agree with the schema Bluejay publishes.
+    func testIdsOfTheWrongTypeAreRefused() throws {
+        XCTAssertThrowsError(try decode(ended(id: #""sr_42""#))) { XCTAssertEqual(($0 as? WebhookError)?.field, "id") }
+        let outbound = #"{"type": "outbound_simulation_started", "agent_id": 1, "simulation_id": 2, "simulation_run_id": 3, "digital_humans": [{"id": 1, "name": "n", "phone_number": "0044 20 7946 0958", "associated_simulation_result_ids": [5, "6", 7.0]}]}"#
+        XCTAssertThrowsError(try decode(outbound)) {
+            XCTAssertEqual(($0 as? WebhookError)?.field, "digital_humans[0].associated_simulation_result_ids[1]")
+        }
+        let fine = outbound.replacingOccurrences(of: #", "6", 7.0]"#, with: ", 7.0]")
+        XCTAssertEqual(try decode(fine), .outboundSimulationStarted(simulationRunID: "3", digitalHumans: [
+            DigitalHumanNumbers(phoneNumber: "0044 20 7946 0958", simulationResultIDs: ["5", "7"]),
         ]))
     }
 

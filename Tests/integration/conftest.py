@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sipp as sipp_mod  # noqa: E402
 from agent import AgentClient  # noqa: E402
 from bluejay_standin import BluejayStandin  # noqa: E402
-from sidecar import Sidecar, sidecar_bin  # noqa: E402
+from sidecar import Sidecar, binary_supports_http, sidecar_bin  # noqa: E402
 
 DEFAULT_TEST_TIMEOUT = 60
 SKIP_MISSING = os.environ.get("BLUEJAY_INTEGRATION_SKIP_MISSING") == "1"
@@ -218,3 +218,35 @@ def netns() -> Callable[..., "object"]:
             pytest.skip("unshare -n not available here")
         pytest.fail("unshare -n is not available: tests that replay third-party SIP need a loopback-only namespace (run as root)")
     return sipp_mod.run_in_netns
+
+
+# --- the HTTP listener (health, webhooks, admin API, metrics, status page) ------------
+
+@pytest.fixture(scope="session")
+def require_http(require_sidecar_bin: Path) -> None:
+    """The binary must have the ``--http`` listener (tests of it fail, not pass, without)."""
+    if not binary_supports_http(require_sidecar_bin):
+        msg = (f"{require_sidecar_bin} has no --http flag (`run --help` does not list it): "
+               f"the HTTP listener is not built in yet")
+        if SKIP_MISSING:
+            pytest.skip(msg)
+        pytest.fail(msg)
+
+
+@pytest.fixture
+def admin_factory(require_http: None) -> Callable[..., "object"]:
+    """``admin_factory(sidecar, token=None)`` -> admin.AdminClient for its HTTP listener
+    (waits, bounded, until ``GET /healthz`` answers)."""
+    from admin import AdminClient
+
+    def make(sc: Sidecar, token: Optional[str] = None, timeout: float = 5.0) -> AdminClient:
+        c = AdminClient(sc.http_url, token=token, timeout=timeout)
+        c.wait_healthy(timeout=10)
+        return c
+    return make
+
+
+@pytest.fixture
+def admin(sidecar: Sidecar, admin_factory: Callable[..., "object"]) -> "object":
+    """An admin.AdminClient for the default ``sidecar`` (no admin token: loopback is enough)."""
+    return admin_factory(sidecar)

@@ -8,6 +8,7 @@ appended) that tests can read, e.g. to assert the API key never appears.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,30 @@ class SidecarError(AssertionError):
     pass
 
 
+_HTTP_FLAG = re.compile(r"--http(?![-\w])")
+_http_support: dict[tuple[str, float], bool] = {}
+
+
+def binary_supports_http(binary: Optional[Path] = None) -> bool:
+    """True when the binary's ``run --help`` lists ``--http`` (the admin/webhook
+    listener). Cached per binary path and mtime."""
+    b = Path(binary) if binary else sidecar_bin()
+    try:
+        key = (str(b), b.stat().st_mtime)
+    except OSError:
+        return False
+    if key not in _http_support:
+        text = ""
+        for argv in ([str(b), "run", "--help"], [str(b), "--help"]):
+            try:
+                r = subprocess.run(argv, capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+                text += r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        _http_support[key] = bool(_HTTP_FLAG.search(text))
+    return _http_support[key]
+
+
 class Sidecar:
     """One sidecar configuration; may be started, killed and restarted many times
     (always with the same data dir, socket path and SIP port)."""
@@ -40,8 +65,8 @@ class Sidecar:
     def __init__(self, workdir: Path, *, bluejay_url: Optional[str] = None, api_key: Optional[str] = None,
                  api_key_via: str = "file", args: Sequence[str] = (), env: Optional[dict] = None,
                  sip_port: Optional[int] = None, transports: Sequence[str] = ("udp", "tcp"),
-                 linger_ms: int = 200, log_level: str = "debug", binary: Optional[Path] = None,
-                 default_args: bool = True):
+                 linger_ms: int = 200, log_level: Optional[str] = "debug", binary: Optional[Path] = None,
+                 default_args: bool = True, http: Optional[bool] = None, http_port: Optional[int] = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = Path(binary) if binary else sidecar_bin()
@@ -63,6 +88,11 @@ class Sidecar:
         self.linger_ms = linger_ms
         self.log_level = log_level
         self.default_args = default_args
+        # HTTP listener (health, webhooks, admin): --http 127.0.0.1:<http_port>.
+        # http=None: passed only when the binary knows the flag (older builds
+        # refuse unknown flags); True: always; False: never (``--http off``).
+        self.http = http
+        self.http_port = http_port or free_port("tcp")
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
         self._stderr_fh = None
@@ -74,9 +104,14 @@ class Sidecar:
         for t in self.transports:
             cmd += ["--sip", f"{t}://{HOST}:{self.sip_port}"]
         cmd += ["--socket", str(self.socket_path), "--data-dir", str(self.data_dir)]
+        if self.http_enabled:
+            cmd += ["--http", f"{HOST}:{self.http_port}"]
+        elif self.http is False and binary_supports_http(self.binary):
+            cmd += ["--http", "off"]   # not the default 127.0.0.1:9090 shared by every instance
         if self.default_args:
-            cmd += ["--linger-ms", str(self.linger_ms), "--log-level", self.log_level,
-                    "--retry-initial-ms", "100", "--retry-max-ms", "1000"]
+            cmd += ["--linger-ms", str(self.linger_ms), "--retry-initial-ms", "100", "--retry-max-ms", "1000"]
+            if self.log_level is not None:   # None: leave the level to --config / env
+                cmd += ["--log-level", self.log_level]
         if self.bluejay_url:
             cmd += ["--bluejay-url", self.bluejay_url]
         if self.api_key is not None and self.api_key_via == "file":
@@ -178,6 +213,15 @@ class Sidecar:
     def cleanup(self) -> None:
         self.stop(timeout=5)
         shutil.rmtree(self._sock_dir, ignore_errors=True)
+
+    @property
+    def http_enabled(self) -> bool:
+        return binary_supports_http(self.binary) if self.http is None else bool(self.http)
+
+    @property
+    def http_url(self) -> str:
+        """Base URL of the sidecar's HTTP listener, e.g. ``http://127.0.0.1:41234``."""
+        return f"http://{HOST}:{self.http_port}"
 
     @property
     def running(self) -> bool:

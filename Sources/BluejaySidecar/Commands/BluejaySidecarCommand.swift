@@ -10,7 +10,7 @@ public struct BluejaySidecarCommand: AsyncParsableCommand {
             after each call's BYE posts everything for that call to Bluejay's /v1/update-simulation-result. \
             Without an API key it runs dry: each body is written to a file instead.
             """,
-        subcommands: [RunCommand.self, EmitCommand.self, CallsCommand.self, OutboxCommand.self, ResultsCommand.self],
+        subcommands: [RunCommand.self, EmitCommand.self, CallsCommand.self, OutboxCommand.self, ResultsCommand.self, ConfigCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

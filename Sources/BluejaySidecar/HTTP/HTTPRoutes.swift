@@ -40,7 +40,9 @@ struct HTTPRoutes: Sendable {
         }
         guarded.get("/v1/calls") { _, _ in admin.listCalls() }
         guarded.get("/v1/calls/{call_id}") { _, context in
-            try admin.call(context.parameters.require("call_id"))
+            // Call-IDs carry '@', '/', '%' and more: the path segment arrives percent-encoded.
+            let raw = try context.parameters.require("call_id")
+            return try admin.call(raw.removingPercentEncoding ?? raw)
         }
         guarded.get("/v1/outbox") { _, _ in try admin.outbox() }
         guarded.post("/v1/outbox/{id}/retry") { _, context in
@@ -48,7 +50,10 @@ struct HTTPRoutes: Sendable {
             return try await admin.retry(id)
         }
         guarded.get("/v1/results") { _, _ in try admin.results() }
-        guarded.get("/v1/results/{id}") { _, context in try admin.result(context.parameters.require("id")) }
+        guarded.get("/v1/results/{id}") { _, context in
+            let raw = try context.parameters.require("id")
+            return try admin.result(raw.removingPercentEncoding ?? raw)
+        }
         return router
     }
 }

@@ -1,0 +1,170 @@
+import ArgumentParser
+import BluejayDelivery
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// Every setting of `run`, from flags, `BLUEJAY_SIDECAR_*` environment variables and a YAML/JSON file,
+/// in that order of precedence over the defaults. Keys are the flag names with `_` for `-`
+/// (`--linger-ms` ↔ `linger_ms` in the file ↔ `BLUEJAY_SIDECAR_LINGER_MS`).
+struct RunOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (YAML, or JSON by its .json extension).") var config: String?
+    @Option(name: .long, help: "Operating mode: uas (answer calls). [default: uas]") var mode: String?
+    @Option(name: .long, help: ArgumentHelp("SIP listener, repeatable: udp://HOST:PORT or tcp://HOST:PORT; IPv6 as [::]. [default: udp://0.0.0.0:5060, tcp://0.0.0.0:5060]", valueName: "url"))
+    var sip: [String] = []
+    @Option(name: .long, help: "Agent socket path. [default: $XDG_RUNTIME_DIR/bluejay-sidecar.sock, else /tmp/bluejay-sidecar.sock]") var socket: String?
+    @Option(name: .long, help: "Directory of the durable store. [default: ./bluejay-sidecar-data]") var dataDir: String?
+    @Option(name: .long, help: "Bluejay API base URL (env BLUEJAY_API_URL). [default: https://api.getbluejay.ai]") var bluejayURL: String?
+    @Option(name: .long, help: "File holding the Bluejay API key (else env BLUEJAY_API_KEY; none → dry-run).") var apiKeyFile: String?
+    @Option(name: .long, help: "Dry-run output directory. [default: <data-dir>/dry-run]") var dryRun: String?
+    @Option(name: .long, help: "Milliseconds to wait after a call ends for late agent records. [default: 2000]") var lingerMs: String?
+    @Option(name: .long, help: "Concurrent calls before new INVITEs get 503. [default: 10000]") var maxCalls: String?
+    @Option(name: .long, help: "Ring (180) this many milliseconds before answering. [default: 0]") var ringMs: String?
+    @Option(name: .long, help: "Host for Contact and SDP. [default: the Request-URI's host]") var advertiseHost: String?
+    @Option(name: .long, help: "First delivery retry delay, ms. [default: 1000]") var retryInitialMs: String?
+    @Option(name: .long, help: "Longest delivery retry delay, ms. [default: 300000]") var retryMaxMs: String?
+    @Option(name: .long, help: "Timeout of one POST to Bluejay, ms. [default: 10000]") var httpTimeoutMs: String?
+    @Option(name: .long, help: "HTTP listener HOST:PORT (webhook, admin API, metrics, status page); off disables it. [default: 127.0.0.1:9090]") var http: String?
+    @Option(name: .long, help: "Bearer token for admin routes (env BLUEJAY_SIDECAR_ADMIN_TOKEN); without one they answer loopback only.") var adminToken: String?
+    @Option(name: .long, help: "File holding Bluejay's webhook secret (else env BLUEJAY_WEBHOOK_SECRET).") var webhookSecretFile: String?
+    @Option(name: .long, help: "Seconds a SIGTERM waits for live calls to end before closing. [default: 30]") var drainTimeout: String?
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]") var logLevel: String?
+    @Option(name: .long, help: "Log format: text or json. [default: text]") var logFormat: String?
+
+    /// The effective settings, and where each came from (for `config check`).
+    struct Resolved {
+        var options: SidecarOptions
+        var logLevel: Logger.Level
+        var logFormat: LogFormat
+        var drainTimeoutSeconds: Int
+        var sources: [(key: String, value: String, source: String)]
+    }
+
+    enum LogFormat: String { case text, json }
+
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Resolved {
+        let sources = try await ConfigSources.load(file: config ?? environment["BLUEJAY_SIDECAR_CONFIG"], environment: environment)
+        var shown: [(String, String, String)] = []
+        /// flag > env > file > default, recording the winner.
+        func value(_ key: String, _ flag: String?, default fallback: String?) -> String? {
+            if let flag { shown.append((key, flag, "flag")); return flag }
+            if let (v, source) = sources.string(key) { shown.append((key, v, source)); return v }
+            if let fallback { shown.append((key, fallback, "default")) }
+            return fallback
+        }
+        func int(_ key: String, _ flag: String?, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            let text = value(key, flag, default: String(fallback))!
+            guard let v = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+                throw ConfigError.invalid(key: key, value: text, allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return v
+        }
+
+        var o = SidecarOptions(socketPath: value("socket", socket, default: SidecarOptions.defaultSocketPath)!)
+        let mode = value("mode", self.mode, default: "uas")!
+        guard mode == "uas" else { throw ConfigError.invalid(key: "mode", value: mode, allowed: "uas") }
+        let listeners: [String]
+        if !sip.isEmpty {
+            listeners = sip
+            shown.append(("sip", sip.joined(separator: " "), "flag"))
+        } else if let (list, source) = sources.strings("sip") {
+            listeners = list
+            shown.append(("sip", list.joined(separator: " "), source))
+        } else {
+            listeners = ListenAddress.defaults.map(\.description)
+            shown.append(("sip", listeners.joined(separator: " "), "default"))
+        }
+        o.sipListeners = try listeners.map(ListenAddress.init(parsing:))
+        o.dataDirectory = value("data_dir", dataDir, default: "./bluejay-sidecar-data")!
+        o.bluejayURL = value("bluejay_url", bluejayURL ?? environment["BLUEJAY_API_URL"].flatMap { $0.isEmpty ? nil : $0 },
+                             default: "https://api.getbluejay.ai")!
+        guard o.bluejayURL.hasPrefix("http://") || o.bluejayURL.hasPrefix("https://") else {
+            throw ConfigError.invalid(key: "bluejay_url", value: o.bluejayURL, allowed: "an http:// or https:// URL")
+        }
+        o.apiKey = try Self.secret(file: value("api_key_file", apiKeyFile, default: nil), env: environment["BLUEJAY_API_KEY"], key: "api_key_file")
+        shown.append(("api_key", o.apiKey == nil ? "(none: dry-run)" : "<redacted>", apiKeyFile != nil ? "file" : "env"))
+        o.dryRunDirectory = value("dry_run", dryRun, default: nil)
+        o.lingerMs = Int64(try int("linger_ms", lingerMs, default: 2_000, range: 0...3_600_000))
+        o.uas.maxCalls = try int("max_calls", maxCalls, default: 10_000, range: 1...1_000_000)
+        o.uas.ringMs = Int64(try int("ring_ms", ringMs, default: 0, range: 0...600_000))
+        o.uas.advertisedHost = value("advertise_host", advertiseHost, default: nil)
+        let initial = try int("retry_initial_ms", retryInitialMs, default: 1_000, range: 1...86_400_000)
+        let max = try int("retry_max_ms", retryMaxMs, default: 300_000, range: 1...86_400_000)
+        guard max >= initial else {
+            throw ConfigError.invalid(key: "retry_max_ms", value: String(max), allowed: "at least retry_initial_ms (\(initial))")
+        }
+        o.retry = RetryPolicy(initialMs: Int64(initial), maxMs: Int64(max))
+        o.httpTimeoutMs = try int("http_timeout_ms", httpTimeoutMs, default: 10_000, range: 1...600_000)
+        let httpText = value("http", http, default: "127.0.0.1:9090")!
+        do { o.http = try RunCommand.parseHTTP(httpText) } catch {
+            throw ConfigError.invalid(key: "http", value: httpText, allowed: "HOST:PORT (IPv6 as [::1]:9090) or off")
+        }
+        let token = adminToken ?? sources.string("admin_token").map(\.0)
+        o.adminToken = token?.isEmpty == false ? token : nil
+        shown.append(("admin_token", o.adminToken == nil ? "(none: admin routes loopback only)" : "<redacted>", adminToken != nil ? "flag" : "env/file"))
+        o.webhookSecret = try Self.secret(file: value("webhook_secret_file", webhookSecretFile, default: nil),
+                                          env: environment["BLUEJAY_WEBHOOK_SECRET"], key: "webhook_secret_file")
+        shown.append(("webhook_secret", o.webhookSecret == nil ? "(none: webhook unauthenticated)" : "<redacted>", "env/file"))
+        let drain = try int("drain_timeout", drainTimeout, default: 30, range: 0...3_600)
+        let levelText = value("log_level", logLevel, default: "info")!
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ConfigError.invalid(key: "log_level", value: levelText, allowed: "trace, debug, info, notice, warning, error or critical")
+        }
+        let formatText = value("log_format", logFormat, default: "text")!
+        guard let format = LogFormat(rawValue: formatText) else {
+            throw ConfigError.invalid(key: "log_format", value: formatText, allowed: "text or json")
+        }
+        return Resolved(options: o, logLevel: level, logFormat: format, drainTimeoutSeconds: drain,
+                        sources: shown.map { (key: $0.0, value: $0.1, source: $0.2) })
+    }
+
+    /// A secret from a file or the environment, trimmed. Its value never appears in a message.
+    static func secret(file: String?, env: String?, key: String) throws -> String? {
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ConfigError.unusable("cannot read \(key) \(file)") }
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty else { throw ConfigError.unusable("\(key) \(file) is empty") }
+            return value
+        }
+        let value = env?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value?.isEmpty == false ? value : nil
+    }
+}
+
+/// The configuration file and `BLUEJAY_SIDECAR_*` variables, read through swift-configuration.
+struct ConfigSources {
+    let environment: ConfigReader
+    let file: ConfigReader?
+
+    static func load(file path: String?, environment: [String: String]) async throws -> ConfigSources {
+        let env = ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "bluejay_sidecar"))
+        guard let path else { return ConfigSources(environment: env, file: nil) }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ConfigError.unusable("cannot read configuration file \(path)") }
+        do {
+            let provider: any ConfigProvider = path.hasSuffix(".json")
+                ? try await FileProvider<JSONSnapshot>(filePath: FilePath(path))
+                : try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            return ConfigSources(environment: env, file: ConfigReader(provider: provider))
+        } catch {
+            throw ConfigError.unusable("configuration file \(path) does not parse: \(error)")
+        }
+    }
+
+    func string(_ key: String) -> (String, String)? {
+        if let v = environment.string(forKey: ConfigKey(key)) { return (v, "env BLUEJAY_SIDECAR_\(key.uppercased())") }
+        if let file {
+            if let v = file.string(forKey: ConfigKey(key)) { return (v, "file") }
+            if let v = file.int(forKey: ConfigKey(key)) { return (String(v), "file") }
+            if let v = file.bool(forKey: ConfigKey(key)) { return (String(v), "file") }
+        }
+        return nil
+    }
+
+    func strings(_ key: String) -> ([String], String)? {
+        if let v = environment.stringArray(forKey: ConfigKey(key)) { return (v, "env BLUEJAY_SIDECAR_\(key.uppercased())") }
+        if let v = file?.stringArray(forKey: ConfigKey(key)) { return (v, "file") }
+        if let v = file?.string(forKey: ConfigKey(key)) { return ([v], "file") }
+        return nil
+    }
+}
