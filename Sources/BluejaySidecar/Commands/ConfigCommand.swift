@@ -16,13 +16,7 @@ struct ConfigCheckCommand: AsyncParsableCommand {
     @OptionGroup var settings: RunOptions
 
     func run() async throws {
-        let resolved: RunOptions.Resolved
-        do {
-            resolved = try await settings.resolve()
-        } catch {
-            FileHandle.standardError.write(Data("bluejay-sidecar: configuration: \(error)\n".utf8))
-            throw ExitCode(64)
-        }
+        let resolved = try await settings.resolveOrExit()
         let width = resolved.sources.map(\.key.count).max() ?? 0
         for entry in resolved.sources {
             print("\(entry.key.padding(toLength: width, withPad: " ", startingAt: 0))  \(entry.value)  (\(entry.source))")

@@ -23,13 +23,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let resolved: RunOptions.Resolved
-        do {
-            resolved = try await settings.resolve()
-        } catch {
-            FileHandle.standardError.write(Data("bluejay-sidecar: configuration: \(error)\n".utf8))
-            throw ExitCode(64)
-        }
+        let resolved = try await settings.resolveOrExit()
         let logLevel = LogLevelBox(resolved.logLevel)
         let format = resolved.logFormat
         LoggingSystem.bootstrap { label in

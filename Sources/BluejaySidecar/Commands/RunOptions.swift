@@ -119,6 +119,16 @@ struct RunOptions: ParsableArguments {
                         sources: shown.map { (key: $0.0, value: $0.1, source: $0.2) })
     }
 
+    /// `resolve()`, or exit 64 with the reason on stderr: what `run` and `config check` do with bad settings.
+    func resolveOrExit() async throws -> Resolved {
+        do {
+            return try await resolve()
+        } catch {
+            FileHandle.standardError.write(Data("bluejay-sidecar: configuration: \(error)\n".utf8))
+            throw ExitCode(64)
+        }
+    }
+
     /// A secret from a file or the environment, trimmed. Its value never appears in a message.
     static func secret(file: String?, env: String?, key: String) throws -> String? {
         if let file {
