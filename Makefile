@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh Debian machine of this kind:
 #   make run    build and run the sidecar on its embedded default (mode uas, dry-run)
-#   make test   unit tests (swift test) and end-to-end tests (real binary + SIPp + stand-in for Bluejay)
+#   make test   unit tests (swift test) and end-to-end tests (real binary + SIPp + stand-in for Bluejay, clients)
 
 SWIFT ?= swift
 
@@ -15,12 +15,13 @@ build: deps
 run: build
 	$(SWIFT) run bluejay-sidecar
 
+# The client tests run against the real binary, so it is built first.
 unit: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 integration: build
-	python3 -m pytest -q Tests/integration
+	python3 -m pytest -q -p no:cacheprovider Tests/integration deploy/clients/python
 
 test: unit integration
 

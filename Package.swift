@@ -8,6 +8,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "bluejay-sidecar", targets: ["bluejay-sidecar"]),
+        /// For agents written in Swift: depends on nothing of the sidecar's own.
+        .library(name: "BluejaySidecarClient", targets: ["BluejaySidecarClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -56,6 +58,11 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
+        .target(name: "BluejaySidecarClient", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "bluejay-sidecar", dependencies: [
             "BluejaySidecar", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -69,6 +76,9 @@ let package = Package(
         .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol", "BluejayTestSupport"]),
         .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
         .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls"]),
+        .testTarget(name: "BluejaySidecarClientTests", dependencies: [
+            "BluejaySidecarClient", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
             "BluejayDelivery", "BluejayTestSupport",

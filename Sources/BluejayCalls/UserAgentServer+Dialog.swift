@@ -118,7 +118,8 @@ extension UserAgentServer {
                 call.endReason = "restart"
             }
             call.state = state
-            if state == .active {
+            let viaSIP = !s.localTag.isEmpty // a ledger the agent opened with `start` has no dialog
+            if state == .active && viaSIP {
                 calls[s.callID] = call
                 liveCalls += 1
                 SIPMetrics.activeCalls.record(liveCalls)
@@ -127,6 +128,7 @@ extension UserAgentServer {
                                   state: CallEntry.State(rawValue: state.rawValue) ?? .ended, invitedAtMs: s.invitedAtMs,
                                   answeredAtMs: s.answeredAtMs, endedAtMs: call.endedAtMs)
             entry.flushed = s.flushState != .open
+            entry.viaSIP = viaSIP
             registry.upsert(entry)
         }
     }

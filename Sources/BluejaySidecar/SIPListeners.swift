@@ -28,7 +28,7 @@ enum SIPListeners {
                 var bootstrap = ServerBootstrap(group: environment.loop)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .serverChannelOption(.backlog, value: 1_024)
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     .childChannelInitializer { channel in
                         channel.pipeline.addHandler(SIPStreamHandler(uas: uas, environment: environment, logger: logger))
                     }

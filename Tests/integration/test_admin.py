@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 from datetime import datetime
 from typing import Any, Optional
@@ -13,7 +14,6 @@ import pytest
 
 import agent as A
 import webhook_bodies as W
-from admin import AdminClient
 from expect import dump, standard_plan, write_plan
 from sipp import call_id, free_port
 
@@ -67,6 +67,28 @@ def test_health_routes_need_no_token(sidecar_factory, standin, admin_factory):
     assert r.status == 200 and r.json() == {"status": "ready"}, r.describe()
     r = c.get("/no/such/route", token=ADMIN_TOKEN)
     assert r.status == 404, r.describe()
+
+
+@pytest.mark.timeout(30)
+def test_readyz_503_while_draining(sidecar_factory, standin, admin_factory, run_sipp, unique):
+    """After SIGTERM with a live call the sidecar drains (new INVITEs get 503): it is
+    no longer ready for calls, so /readyz answers 503 while /healthz stays 200.
+    (Interpretation of "503 when not ready".)"""
+    sc = sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, args=["--drain-timeout", "10"])
+    c = admin_factory(sc)
+    prefix = unique("drain")
+    first = run_sipp("uac-invite-only.xml", sc.sip_port, transport="u1", calls=1,
+                     inf=[("7001", prefix, 0)], call_id_prefix=prefix, timeout=15)
+    assert first.ok, first.describe()
+    assert c.get("/readyz").status == 200
+    sc.proc.send_signal(signal.SIGTERM)
+    try:
+        r = c.wait_until(lambda: (lambda r: r if r.status == 503 else None)(c.get("/readyz")), 3,
+                         "/readyz 503 while draining")
+        assert r.json() != {"status": "ready"}, r.describe()
+        assert c.get("/healthz").status == 200
+    finally:
+        sc.kill9()
 
 
 # --- calls ------------------------------------------------------------------------------------
@@ -321,7 +343,7 @@ def test_admin_token_required_when_configured(via, sidecar_factory, standin, adm
 
 
 LOOPBACK_PROBE = r"""
-import json, os, subprocess, sys, time, urllib.request, urllib.error, socket
+import json, os, socket, subprocess, sys, time
 binary, work, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 err = open(os.path.join(work, "stderr.log"), "wb")
 p = subprocess.Popen([binary, "--sip", "udp://127.0.0.1:0", "--socket", os.path.join(work, "a.sock"),

@@ -282,6 +282,15 @@ def _verify_in_root(tmp_path: Path, binary: Path, dropins: List[Path]) -> subpro
     target = root / exec_path.lstrip("/")
     target.parent.mkdir(parents=True)
     shutil.copy2(binary, target)
+    # Other Exec*= commands (ExecReload=/bin/kill ...) must exist too: take them from this host.
+    for key, values in unit_settings(UNIT).items():
+        if key.startswith("Exec") and key != "ExecStart":
+            for v in values:
+                cmd = shlex.split(v)[0].lstrip("-@:+!") if v else ""
+                host = Path(cmd)
+                if cmd.startswith("/") and host.exists() and not (root / cmd.lstrip("/")).exists():
+                    (root / cmd.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(host.resolve(), root / cmd.lstrip("/"))
     units = root / "etc/systemd/system"
     units.mkdir(parents=True)
     shutil.copy2(UNIT, units / UNIT.name)

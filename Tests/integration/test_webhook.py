@@ -7,7 +7,6 @@ call whose BYE never came."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
