@@ -25,6 +25,8 @@ public final class Sidecar: @unchecked Sendable {
     private(set) var reader: SharedStoreReader?
     /// Set once every listener is bound.
     public private(set) var started = false
+    /// Set when a graceful shutdown begins: the sidecar takes no new calls, so it is no longer ready.
+    public private(set) var draining = false
 
     public init(options: SidecarOptions, logger: Logger) {
         self.options = options
@@ -116,6 +118,7 @@ public final class Sidecar: @unchecked Sendable {
 
     /// Graceful shutdown, first half: new INVITEs get 503 while in-dialog requests and the socket keep working.
     func beginDrain() {
+        draining = true
         guard let loop = sipLoop, let uas else { return }
         loop.execute { uas.acceptingCalls = false }
         logger.notice("draining: new calls are refused (503); live calls may finish")
@@ -127,9 +130,9 @@ public final class Sidecar: @unchecked Sendable {
         return (try? await loop.submit { uas.liveCallCount }.get()) ?? 0
     }
 
-    /// Listeners bound and the store takes a commit.
+    /// Listeners bound, not draining, and the store takes a commit.
     func isReady() async -> Bool {
-        guard started, let writer else { return false }
+        guard started, !draining, let writer else { return false }
         do {
             try await writer.commit { _ in }
             return true
