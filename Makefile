@@ -4,10 +4,13 @@
 
 SWIFT ?= swift
 
-.PHONY: deps build run test unit integration clean
+.PHONY: deps test-deps build run test unit integration clean
 
 deps:
-	@scripts/install-deps
+	@scripts/install-deps build
+
+test-deps:
+	@scripts/install-deps test
 
 build: deps
 	$(SWIFT) build
@@ -16,11 +19,11 @@ run: build
 	$(SWIFT) run bluejay-sidecar
 
 # The client tests run against the real binary, so it is built first.
-unit: deps
+unit: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-integration: build
+integration: test-deps build
 	python3 -m pytest -q -p no:cacheprovider Tests/integration deploy/clients/python
 
 test: unit integration

@@ -69,10 +69,12 @@ enum TextTable {
         return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n") + "\n"
     }
 
-    static func cell(_ value: Any?) -> String {
+    /// `yesNo`: the column holds booleans. (Foundation's JSON numbers cast to Bool on Linux, so a column's
+    /// meaning, not the value's type, decides.)
+    static func cell(_ value: Any?, yesNo: Bool = false) -> String {
         switch value {
         case nil, is NSNull: return "-"
-        case let b as Bool: return b ? "yes" : "no"
+        case let n as NSNumber where yesNo: return n.boolValue ? "yes" : "no"
         case let n as NSNumber: return n.stringValue
         case let s as String: return s
         default: return "\(value!)"

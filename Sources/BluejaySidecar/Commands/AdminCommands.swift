@@ -69,12 +69,13 @@ struct ResultsCommand: ParsableCommand {
         if connection.json { return connection.printJSON(data) }
         let object = try connection.object(data)
         let columns = ["id", "kind", "status", "goal_success", "hallucination", "p50_agent_latency_ms", "p90_agent_latency_ms", "received_at"]
+        let booleans: Set<String> = ["goal_success", "hallucination"]
         let header = ["ID", "KIND", "STATUS", "GOAL", "HALLUCINATION", "P50 MS", "P90 MS", "RECEIVED"]
         guard id != nil else {
-            let rows = (object["results"] as? [[String: Any]] ?? []).map { r in columns.map { TextTable.cell(r[$0]) } }
+            let rows = (object["results"] as? [[String: Any]] ?? []).map { r in columns.map { TextTable.cell(r[$0], yesNo: booleans.contains($0)) } }
             return print(TextTable.render(header, rows), terminator: "")
         }
-        print(TextTable.render(header, [columns.map { TextTable.cell(object[$0]) }]), terminator: "")
+        print(TextTable.render(header, [columns.map { TextTable.cell(object[$0], yesNo: booleans.contains($0)) }]), terminator: "")
         let tools = object["tool_calls"] as? [String: Any] ?? [:]
         let sent = (tools["sent"] as? [[String: Any]] ?? []).map { TextTable.cell($0["name"]) }
         let evaluated = (tools["evaluated"] as? [[String: Any]] ?? []).map { TextTable.cell($0["name"]) }
