@@ -8,7 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "bluejay-sidecar", targets: ["bluejay-sidecar"]),
-        /// For agents written in Swift: depends on nothing of the sidecar's own.
+        /// For agents written in Swift: beside swift-nio and swift-log it shares only the sidecar's pure protocol modules.
         .library(name: "BluejaySidecarClient", targets: ["BluejaySidecarClient"]),
     ],
     dependencies: [
@@ -59,6 +59,7 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
         ]),
         .target(name: "BluejaySidecarClient", dependencies: [
+            "BluejayJSON", "BluejayAgentProtocol",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

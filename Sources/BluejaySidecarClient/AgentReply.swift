@@ -1,3 +1,4 @@
+import BluejayJSON
 /// The sidecar's reply to one request line, or a client-side stand-in for one.
 ///
 /// Errors are values, never thrown: a record the sidecar refuses must not disturb the agent's audio path.
@@ -22,7 +23,7 @@ public struct AgentReply: Sendable, Equatable {
     }
 
     static func parse(_ line: [UInt8]) -> AgentReply {
-        if let v = try? JSONParser.parse(line), case .object = v { return AgentReply(body: v) }
+        if let v = try? JSONValue.parse(line), case .object = v { return AgentReply(body: v) }
         return .local("bad_reply", "unparseable reply: " + String(decoding: line.prefix(200), as: UTF8.self))
     }
 }

@@ -1,3 +1,4 @@
+import BluejayJSON
 /// Names the call a record belongs to: by its SIP Call-ID, or by Bluejay's simulation result id (the only
 /// name an agent has for a ledger it opened with `start`, e.g. over Bluejay's WebSocket integration).
 public enum CallRef: Sendable, Hashable {

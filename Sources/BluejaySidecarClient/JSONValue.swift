@@ -1,3 +1,4 @@
+import BluejayJSON
 /// A JSON value for tool parameters, outputs and metadata.
 ///
 /// Objects keep their members in the order written, so what the agent wrote reaches Bluejay in that order

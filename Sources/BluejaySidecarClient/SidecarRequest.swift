@@ -1,3 +1,5 @@
+import BluejayAgentProtocol
+import BluejayJSON
 import Foundation
 
 /// One request line, encoded when it is made (on the caller's thread) so the connection only moves bytes.
@@ -15,8 +17,7 @@ public struct SidecarRequest: Sendable {
         call?.write(into: &w)
         body(&w)
         w.endObject()
-        w.raw(0x0A)
-        line = w.bytes
+        line = w.bytes + [0x0A]
         self.kind = kind
         self.label = label
     }

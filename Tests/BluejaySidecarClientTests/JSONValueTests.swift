@@ -1,3 +1,5 @@
+import BluejayAgentProtocol
+import BluejayJSON
 @testable import BluejaySidecarClient
 import Foundation
 import XCTest
@@ -22,17 +24,17 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(parsed?["ctl"] as? String, "\u{01}\t\u{1F}é😀\\/")
         XCTAssertTrue(parsed?["nan"] is NSNull)
         XCTAssertEqual(parsed?["neg"] as? Int, -42)
-        XCTAssertEqual(try JSONParser.parse(w.bytes)["ctl"], v["ctl"])
+        XCTAssertEqual(try JSONValue.parse(w.bytes)["ctl"], v["ctl"])
     }
 
     func testParser() throws {
-        let v = try JSONParser.parse(Array(#" {"ok":false,"error":"unknown_call","n":-1.5e2,"u":"\u00e9\ud83d\ude00","a":[true,null,{}]} "#.utf8))
+        let v = try JSONValue.parse(Array(#" {"ok":false,"error":"unknown_call","n":-1.5e2,"u":"\u00e9\ud83d\ude00","a":[true,null,{}]} "#.utf8))
         XCTAssertEqual(v["ok"], false)
         XCTAssertEqual(v["n"], .double(-150))
         XCTAssertEqual(v["u"]?.stringValue, "é😀")
         XCTAssertEqual(v["a"]?[1], .null)
-        XCTAssertThrowsError(try JSONParser.parse(Array("{\"a\":1".utf8)))
-        XCTAssertThrowsError(try JSONParser.parse(Array("{} x".utf8)))
+        XCTAssertThrowsError(try JSONValue.parse(Array("{\"a\":1".utf8)))
+        XCTAssertThrowsError(try JSONValue.parse(Array("{} x".utf8)))
         XCTAssertEqual(AgentReply.parse(Array("nope".utf8)).error, "bad_reply")
     }
 
