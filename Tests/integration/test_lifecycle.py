@@ -161,3 +161,34 @@ def test_emit_prints_the_reply_and_fails_on_ok_false(sidecar_factory, standin, r
     assert req.body["tool_calls"][0]["parameters"] == {"order_id": "A-1"}
     assert [e["title"] for e in req.body["events"]] == ["escalated"]
     assert req.body["metadata"]["ended_by"] == "agent"
+
+
+@pytest.mark.timeout(40)
+def test_sighup_swaps_the_webhook_secret(sidecar_factory, standin, tmp_path):
+    import urllib.error
+    import urllib.request
+    secret = tmp_path / "webhook-secret"
+    secret.write_text("first-secret\n")
+    cfg = tmp_path / "hup.yaml"
+    cfg.write_text(f"webhook_secret_file: {secret}\n")
+    sc = sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, args=["--config", str(cfg)])
+    body = json.dumps({"type": "simulation_ended", "id": 4242, "digital_human_id": 1, "simulation_run_id": 2}).encode()
+
+    def post(with_secret: str) -> int:
+        req = urllib.request.Request(sc.http_url + "/webhooks/events_webhook", data=body, method="POST",
+                                     headers={"x-webhook-secret": with_secret, "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert post("second-secret") == 401
+    assert post("first-secret") == 200
+    secret.write_text("second-secret\n")
+    sc.proc.send_signal(signal.SIGHUP)
+    wait_for_log(sc, "configuration reloaded")
+    assert post("first-secret") == 401, "the old secret no longer opens the webhook"
+    assert post("second-secret") == 200
+    text = sc.stderr_text()
+    assert "first-secret" not in text and "second-secret" not in text
