@@ -26,6 +26,8 @@ final class UASCall {
     var sessionExpires: Int?
     var refresher: String?
     let sdpSessionID: UInt64
+    /// The caller's last offer put us on hold (sendonly/inactive).
+    var onHold = false
     var localSDP: [UInt8] = []
 
     init(callID: String, localTag: String, remoteTag: String?, fromHeader: String, toHeader: String,

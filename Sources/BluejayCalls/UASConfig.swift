@@ -11,6 +11,8 @@ public struct UASConfig: Sendable {
     public var minSessionExpires: Int = 90
     public var t1Ms: Int64 = 500
     public var t2Ms: Int64 = 4_000
+    /// Record SIP-derived events (answered, DTMF, hold/resume, transfer, ended) for each call's flush.
+    public var sipEvents = true
 
     public init() {}
 

@@ -17,10 +17,13 @@ public protocol UASEnvironment: AnyObject {
     func callEnded(_ callID: String)
     /// The simulation result id for an INVITE that carries none (see the extension's default).
     func outboundSimulationResultID(dialled: [String], callID: String) -> String?
+    /// Records a SIP-derived event for the call (durably, before anything queued after it, like the flush).
+    func record(_ event: SIPCallEvent, callID: String)
 }
 
 extension UASEnvironment {
     /// The simulation result id for an INVITE that carries none, from the numbers of outbound simulations
     /// Bluejay announced: `dialled` are the Request-URI and To user parts. Nil: no outbound simulation matches.
     public func outboundSimulationResultID(dialled: [String], callID: String) -> String? { nil }
+    public func record(_ event: SIPCallEvent, callID: String) {}
 }

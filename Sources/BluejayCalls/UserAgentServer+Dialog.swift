@@ -20,10 +20,11 @@ extension UserAgentServer {
                 respond(inviteTx, 487) // BYE in an early dialog ends the pending INVITE too
                 call.inviteTransaction = nil
             }
-            end(call, by: "caller", reason: "bye") { [weak self] in self?.respond(tx, 200) }
+            end(call, by: "caller", reason: "bye", message: request) { [weak self] in self?.respond(tx, 200) }
         case "INVITE":
             reInvite(call, tx: tx, peer: peer)
         case "UPDATE":
+            noteHold(call, request)
             refreshSession(call, request: request)
             var body: [UInt8] = []
             if !request.body.isEmpty, let answer = SDPAnswer.answer(to: request.body, localAddress: advertisedHost(for: request), sessionID: call.sdpSessionID) {
@@ -32,6 +33,7 @@ extension UserAgentServer {
             }
             respond(tx, 200, headers: sessionTimerHeaders(call), contentType: body.isEmpty ? nil : "application/sdp", body: body)
         default: // INFO
+            record(SIPEventReader.dtmf(request, atMs: environment.nowMs), call)
             respond(tx, 200)
         }
     }
@@ -43,6 +45,7 @@ extension UserAgentServer {
             return
         }
         let host = advertisedHost(for: request)
+        noteHold(call, request)
         if !request.body.isEmpty {
             guard let answer = SDPAnswer.answer(to: request.body, localAddress: host, sessionID: call.sdpSessionID) else {
                 respond(tx, 488)
@@ -58,9 +61,18 @@ extension UserAgentServer {
         }
     }
 
+    /// hold / resume: a re-offer that changes whether the caller holds the call.
+    private func noteHold(_ call: UASCall, _ request: SIPMessage) {
+        guard let onHold = SIPEventReader.holdChange(request, wasOnHold: call.onHold) else { return }
+        call.onHold = onHold
+        record(onHold ? "hold" : "resume", call, description: onHold ? "the caller put the call on hold" : "the caller resumed the call",
+               metadata: [("direction", SIPEventReader.direction(ofSDP: request.body) ?? "sendrecv")])
+    }
+
     /// Ends the call on the SIP side: durable first, then `then` (the BYE's 200), then the flush is scheduled.
-    func end(_ call: UASCall, by: String, reason: String, then: (() -> Void)?) {
+    func end(_ call: UASCall, by: String, reason: String, message: SIPMessage? = nil, then: (() -> Void)?) {
         guard call.state != .ended else { then?(); return }
+        record(SIPEventReader.ended(atMs: environment.nowMs, by: by, reason: reason, message: message), call)
         call.stopTimers()
         call.state = .ended
         call.endedAtMs = environment.nowMs

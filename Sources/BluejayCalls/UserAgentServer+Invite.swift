@@ -102,6 +102,7 @@ extension UserAgentServer {
         guard let bytes = respond(tx, 200, toTag: call.localTag, headers: headers, contentType: "application/sdp", body: call.localSDP) else { return }
         call.inviteTransaction = nil
         registry.update(call.callID) { $0.state = .active; $0.answeredAtMs = call.answeredAtMs }
+        record("call_answered", call, atMs: call.answeredAtMs, description: "answered by the sidecar (mode uas)")
         awaitAck(call, cseq: cseq, response: bytes, destination: tx.destination)
         armSessionTimer(call)
     }

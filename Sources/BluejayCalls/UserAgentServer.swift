@@ -41,6 +41,18 @@ public final class UserAgentServer {
     public var liveCallCount: Int { liveCalls }
     public var transactionCount: Int { transactions.count }
 
+    /// Records a SIP-derived event when they are on.
+    func record(_ title: String, _ call: UASCall, atMs: Int64? = nil, description: String? = nil, metadata: [(String, String)] = []) {
+        guard config.sipEvents else { return }
+        environment.record(SIPCallEvent(title: title, atMs: atMs ?? environment.nowMs, description: description, metadata: metadata),
+                           callID: call.callID)
+    }
+
+    func record(_ event: SIPCallEvent?, _ call: UASCall) {
+        guard config.sipEvents, let event else { return }
+        environment.record(event, callID: call.callID)
+    }
+
     /// Drops transactions whose linger time is over; call about once a second.
     public func sweep() { transactions.sweep(nowMs: environment.nowMs) }
 

@@ -21,7 +21,7 @@ public enum FlushBody {
             switch record.kind {
             case AgentRecordKind.toolCall.rawValue:
                 toolCalls.append(RecordSplice.object(startOffsetMs: start, endOffsetMs: nil, fragment: record.fragment))
-            case AgentRecordKind.event.rawValue:
+            case AgentRecordKind.event.rawValue, "sip_event":
                 events.append(RecordSplice.object(startOffsetMs: start, endOffsetMs: end, fragment: record.fragment))
             case AgentRecordKind.transcript.rawValue:
                 transcript.append(RecordSplice.object(startOffsetMs: start, endOffsetMs: max(end ?? start, start), fragment: record.fragment))

@@ -82,7 +82,8 @@ final class Flusher: @unchecked Sendable {
             guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
             let records = try Ledger.records(callID: callID, in: db)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            if let sim = call.simulationResultID, call.answeredAtMs != nil || !records.isEmpty {
+            let agentRecorded = records.contains { $0.kind != "sip_event" }
+            if let sim = call.simulationResultID, call.answeredAtMs != nil || agentRecorded {
                 let body = FlushBody.build(call: call, simulationResultID: sim, records: records)
                 try Outbox.enqueue(callID: callID, simulationResultID: sim, body: body, nowMs: now, in: db)
                 try Ledger.setFlushState(.flushed, callID: callID, atMs: now, in: db)

@@ -76,6 +76,13 @@ final class SIPLoopEnvironment: UASEnvironment {
     }
 
     func callEnded(_ callID: String) { flusher.callEnded(callID) }
+
+    /// SIP-derived events go to the ledger like the agent's, as kind `sip_event` (not "something the agent
+    /// recorded" when deciding whether an unanswered call is worth a body).
+    func record(_ event: SIPCallEvent, callID: String) {
+        let record = StoredRecord(kind: SIPCallEvent.recordKind, startIsOffset: false, startValue: event.atMs, fragment: event.fragment)
+        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) })
+    }
 }
 
 private final class LoopTimer: SIPTimer {

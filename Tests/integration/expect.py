@@ -149,7 +149,15 @@ def check_body(body: dict, plan: CallPlan, *, ended_by: Optional[str] = "caller"
         if want.get("description") is not None:
             assert got.get("description") == want["description"], ctx + f"{want['name']} description"
 
-    evs = body.get("events") or []
+    all_events = body.get("events") or []
+    # SIP-derived events (tagged "sip") come from the sidecar itself: one call_answered, one call_ended.
+    sip = [e for e in all_events if "sip" in (e.get("tags") or [])]
+    assert [e["title"] for e in sip if e["title"] in ("call_answered", "call_ended")] == ["call_answered", "call_ended"], \
+        ctx + f"SIP events {sip}"
+    ended = next(e for e in sip if e["title"] == "call_ended")
+    assert ended["metadata"]["ended_by"] == body["metadata"]["ended_by"], ctx + f"call_ended {ended}"
+    assert all(isinstance(e["start_offset_ms"], int) and e["start_offset_ms"] >= 0 for e in sip), ctx + f"SIP events {sip}"
+    evs = [e for e in all_events if "sip" not in (e.get("tags") or [])]
     assert len(evs) == len(plan.events), ctx + f"events {evs}"
     for want, got in zip(plan.events, evs):
         for k, v in want.items():

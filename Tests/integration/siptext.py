@@ -51,9 +51,20 @@ class UdpCall:
             self.sock.sendto(self._request("ACK"), (self.host, self.port))
         return code
 
-    def bye(self) -> int:
-        self.sock.sendto(self._request("BYE"), (self.host, self.port))
+    def bye(self, extra: str = "") -> int:
+        self.sock.sendto(self._request("BYE", extra=extra), (self.host, self.port))
         return self._final()[0]
+
+    def in_dialog(self, method: str, body: str = "", content_type: str = "application/sdp", extra: str = "") -> int:
+        """An in-dialog request with a body; for re-INVITE the 200 is ACKed."""
+        request = self._request(method, body, extra)
+        if body and content_type != "application/sdp":
+            request = request.replace(b"Content-Type: application/sdp", f"Content-Type: {content_type}".encode())
+        self.sock.sendto(request, (self.host, self.port))
+        code = self._final()[0]
+        if method == "INVITE" and code == 200:
+            self.sock.sendto(self._request("ACK"), (self.host, self.port))
+        return code
 
     def close(self) -> None:
         self.sock.close()

@@ -100,7 +100,8 @@ def test_cancel_while_ringing(sidecar_factory, standin, agent_factory, start_sip
     assert len(standin.requests) == 1, standin.summary()
     body = standin.requests[0].body
     assert body["simulation_result_id"] == sim
-    assert [e.get("title") for e in body.get("events") or []] == ["ringing_seen"], dump(body)
+    assert [e.get("title") for e in body.get("events") or []] == ["ringing_seen", "call_ended"], dump(body)
+    assert body["events"][1]["metadata"]["end_reason"] == "cancelled", dump(body)
     assert body["metadata"]["sip_call_id"] == cid
 
 

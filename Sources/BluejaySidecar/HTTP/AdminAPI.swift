@@ -60,7 +60,7 @@ struct AdminAPI: Sendable {
             w.member("flush_state", string: stored?.flushState.rawValue ?? (entry?.flushed == true ? "flushed" : "open"))
             w.key("records")
             w.beginObject()
-            for kind in ["tool_call", "event", "transcript", "metadata", "tags"] { w.member(kind, int: Int64(counts[kind] ?? 0)) }
+            for kind in ["tool_call", "event", "transcript", "metadata", "tags", "sip_event"] { w.member(kind, int: Int64(counts[kind] ?? 0)) }
             w.member("total", int: Int64(counts.values.reduce(0, +)))
             w.endObject()
             if let outbox {
