@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "BluejaySIP", dependencies: ["COSIP2"]),
         .target(name: "BluejayAgentProtocol", dependencies: ["BluejayJSON"]),
         .target(name: "BluejayStore", dependencies: ["CSQLite", "BluejayJSON", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "BluejayHEP"),
         .target(name: "BluejayWebhook", dependencies: ["BluejayJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BluejayCalls", dependencies: [
             "BluejaySIP", "BluejayJSON", "BluejayStore",
@@ -45,7 +46,7 @@ let package = Package(
         ]),
         .target(name: "BluejaySidecar", dependencies: [
             "BluejaySIP", "BluejayJSON", "BluejayAgentProtocol", "BluejayStore", "BluejayCalls", "BluejayDelivery",
-            "BluejayWebhook",
+            "BluejayWebhook", "BluejayHEP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -80,6 +81,7 @@ let package = Package(
         .testTarget(name: "BluejaySidecarClientTests", dependencies: [
             "BluejaySidecarClient", .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "BluejayHEPTests", dependencies: ["BluejayHEP"]),
         .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
             "BluejayDelivery", "BluejayTestSupport",

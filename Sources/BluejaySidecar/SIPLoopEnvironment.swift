@@ -15,8 +15,10 @@ final class SIPLoopEnvironment: UASEnvironment {
     private var nextChannelID = 1
 
     private let outbound: OutboundNumbers
+    private let registry: CallRegistry
 
-    init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, logger: Logger) {
+    init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
+        self.registry = registry
         self.loop = loop
         self.writer = writer
         self.flusher = flusher
@@ -81,7 +83,10 @@ final class SIPLoopEnvironment: UASEnvironment {
     /// recorded" when deciding whether an unanswered call is worth a body).
     func record(_ event: SIPCallEvent, callID: String) {
         let record = StoredRecord(kind: SIPCallEvent.recordKind, startIsOffset: false, startValue: event.atMs, fragment: event.fragment)
-        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) })
+        let registry = self.registry
+        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, completion: { error in
+            if error == nil { registry.update(callID) { $0.recordCount += 1 } }
+        })
     }
 }
 

@@ -15,7 +15,8 @@ public final class Sidecar: @unchecked Sendable {
     private var writer: StoreWriter?
     private var worker: DeliveryWorker?
     private var channels: [Channel] = []
-    private var uas: UserAgentServer?
+    /// The UAS (mode uas) or the observer (mode mirror); used on the SIP loop only.
+    private var tracker: CallTracker?
     private var environment: SIPLoopEnvironment?
     private var sweeper: RepeatedTask?
     private var flusher: Flusher?
@@ -61,28 +62,40 @@ public final class Sidecar: @unchecked Sendable {
 
         self.flusher = flusher
         self.sipLoop = loop
-        let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, outbound: outbound, logger: logger)
+        let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, outbound: outbound, registry: registry, logger: logger)
         self.environment = environment
-        let uas = UserAgentServer(config: options.uas, registry: registry, environment: environment, logger: logger)
-        self.uas = uas
+        let tracker: CallTracker
+        switch options.mode {
+        case .uas: tracker = UserAgentServer(config: options.uas, registry: registry, environment: environment, logger: logger)
+        case .mirror: tracker = CallObserver(config: options.uas, registry: registry, environment: environment, logger: logger)
+        }
+        self.tracker = tracker
 
         // Whatever a previous run left open: dialogs answer their BYEs again; ended calls flush now.
         let reader = try SharedStoreReader(path: options.storePath)
         self.reader = reader
         let open = try reader.read { db in try Ledger.openCalls(in: db) }
         for (e164, id) in try reader.read({ db in try WebhookStore.unclaimedOutbound(in: db) }) { outbound.add(e164: e164, ids: [id]) }
-        try loop.submit { uas.restore(open) }.wait()
+        try loop.submit { tracker.restore(open) }.wait()
         for call in open where call.state != .active { flusher.flush(call.callID, done: nil) }
         if !open.isEmpty { logger.info("recovered open calls from the store", metadata: ["calls": "\(open.count)"]) }
 
         try worker.start()
-        channels = try SIPListeners.bind(options.sipListeners, uas: uas, environment: environment, logger: logger)
-        boundSIP = zip(options.sipListeners, channels).map { address, channel in
+        let listeners = options.mode == .mirror ? options.mirrorListeners : options.sipListeners
+        switch tracker {
+        case let uas as UserAgentServer:
+            channels = try SIPListeners.bind(listeners, uas: uas, environment: environment, logger: logger)
+        case let observer as CallObserver:
+            channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, logger: logger)
+        default:
+            channels = []
+        }
+        boundSIP = zip(listeners, channels).map { address, channel in
             ListenAddress(transport: address.transport, host: address.host, port: channel.localAddress?.port ?? address.port)
         }
         let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
         channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
-        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in uas.sweep() }
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in tracker.sweep() }
 
         started = true
     }
@@ -96,13 +109,13 @@ public final class Sidecar: @unchecked Sendable {
     /// an ended call still lingering is flushed now. A call already flushed is left alone.
     func simulationEnded(_ simulationResultID: String) {
         guard let entry = registry.resolve(callID: nil, simulationResultID: simulationResultID), !entry.flushed,
-              let loop = sipLoop, let uas, let flusher else {
+              let loop = sipLoop, let tracker, let flusher else {
             logger.info("simulation_ended: no call with unsent data", metadata: ["simulation_result_id": "\(simulationResultID)"])
             return
         }
         registry.update(entry.callID) { $0.agentDone = true }
         loop.execute {
-            if !uas.endCall(entry.callID, by: "bluejay", reason: "simulation_ended") {
+            if !tracker.endCall(entry.callID, by: "bluejay", reason: "simulation_ended") {
                 flusher.agentEnded(entry.callID) { _ in }
             }
         }
@@ -119,15 +132,17 @@ public final class Sidecar: @unchecked Sendable {
     /// Graceful shutdown, first half: new INVITEs get 503 while in-dialog requests and the socket keep working.
     func beginDrain() {
         draining = true
-        guard let loop = sipLoop, let uas else { return }
-        loop.execute { uas.acceptingCalls = false }
+        guard let loop = sipLoop, let tracker else { return }
+        loop.execute { tracker.acceptingCalls = false }
         logger.notice("draining: new calls are refused (503); live calls may finish")
     }
 
     /// Calls still ringing or active.
     func liveCallCount() async -> Int {
-        guard let loop = sipLoop, let uas else { return 0 }
-        return (try? await loop.submit { uas.liveCallCount }.get()) ?? 0
+        guard let loop = sipLoop, let tracker else { return 0 }
+        // A mirror cannot end calls itself: it does not hold a drain open for them (their data is safe in the store).
+        guard options.mode == .uas else { return 0 }
+        return (try? await loop.submit { tracker.liveCallCount }.get()) ?? 0
     }
 
     /// Listeners bound, not draining, and the store takes a commit.

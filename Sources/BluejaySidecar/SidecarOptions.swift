@@ -3,7 +3,13 @@ import BluejayDelivery
 
 /// The sidecar's resolved settings: everything the runtime needs, already validated.
 public struct SidecarOptions: Sendable {
+    /// `uas`: answer calls. `mirror`: follow copies of the signalling (HEP v3 or plain SIP), answering nothing.
+    public enum Mode: String, Sendable { case uas, mirror }
+
+    public var mode: Mode = .uas
     public var sipListeners: [ListenAddress] = ListenAddress.defaults
+    /// Where mode `mirror` receives its copies.
+    public var mirrorListeners: [ListenAddress] = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 9060)]
     public var socketPath: String
     public var dataDirectory: String = "./bluejay-sidecar-data"
     public var bluejayURL: String = "https://api.getbluejay.ai"

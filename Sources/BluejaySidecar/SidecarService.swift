@@ -17,7 +17,7 @@ enum SidecarService {
         var services: [any Service] = []
         let ready: @Sendable (String?) -> Void = { http in
             logger.notice("bluejay-sidecar ready", metadata: [
-                "mode": "uas",
+                "mode": "\(options.mode.rawValue)",
                 "sip": "\(sidecar.boundSIP.map(\.description).joined(separator: " "))",
                 "socket": "\(options.socketPath)",
                 "http": "\(http ?? "off")",

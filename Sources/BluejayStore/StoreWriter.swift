@@ -158,8 +158,12 @@ public final class SharedStoreReader: @unchecked Sendable {
 
     public init(path: String) throws { reader = try StoreReader(path: path) }
 
-    public func read<T>(_ body: (SQLiteConnection) throws -> T) rethrows -> T {
+    /// Runs `body` in one read transaction: every statement sees the same snapshot, so counts taken by
+    /// several queries add up even while the writer commits.
+    public func read<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         lock.lock(); defer { lock.unlock() }
+        try reader.db.execute("BEGIN DEFERRED")
+        defer { try? reader.db.execute("COMMIT") }
         return try body(reader.db)
     }
 }

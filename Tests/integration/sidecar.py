@@ -46,16 +46,20 @@ def binary_supports_http(binary: Optional[Path] = None) -> bool:
         key = (str(b), b.stat().st_mtime)
     except OSError:
         return False
-    if key not in _http_support:
-        text = ""
-        for argv in ([str(b), "run", "--help"], [str(b), "--help"]):
-            try:
-                r = subprocess.run(argv, capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
-                text += r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        _http_support[key] = bool(_HTTP_FLAG.search(text))
-    return _http_support[key]
+    if key in _http_support:
+        return _http_support[key]
+    text, ran = "", False
+    for argv in ([str(b), "run", "--help"], [str(b), "--help"]):
+        try:
+            r = subprocess.run(argv, capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):  # e.g. "Text file busy" while swift build links
+            continue
+        ran = ran or r.returncode == 0
+        text += r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
+    found = bool(_HTTP_FLAG.search(text))
+    if found or ran:  # a binary that could not run is asked again next time
+        _http_support[key] = found
+    return found
 
 
 class Sidecar:

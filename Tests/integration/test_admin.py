@@ -23,7 +23,6 @@ CALL_LIST_KEYS = {"call_id", "simulation_result_id", "state", "invited_at", "ans
                   "records", "flush_state"}
 CALL_KEYS = {"call_id", "simulation_result_id", "state", "from", "to", "invited_at", "answered_at", "ended_at",
              "ended_by", "end_reason", "flush_state", "records", "outbox"}
-RECORD_KINDS = ("tool_call", "event", "transcript", "metadata", "tags")
 OUTBOX_ITEM_KEYS = {"id", "call_id", "simulation_result_id", "state", "attempts", "next_attempt_at",
                     "last_status", "last_error"}
 RESULT_KEYS = {"id", "kind", "status", "goal_success", "hallucination", "p50_agent_latency_ms",
@@ -42,6 +41,15 @@ def _time(v: Any) -> Optional[float]:
         return datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()
     except ValueError:
         raise AssertionError(f"timestamp {v!r} is not ISO 8601") from None
+
+
+def check_record_counts(records: dict, want: dict) -> None:
+    """Agent record kinds exactly as written; other kinds (e.g. sip_event, written by the
+    sidecar itself) may be present; ``total`` is the sum of every kind."""
+    assert {k: records.get(k) for k in want} == want, records
+    kinds = {k: v for k, v in records.items() if k != "total"}
+    assert all(isinstance(v, int) and v >= 0 for v in kinds.values()), records
+    assert records.get("total") == sum(kinds.values()), f"total is not the sum of the kinds: {records}"
 
 
 def record_total(records: Any) -> int:
@@ -127,13 +135,13 @@ def test_calls_list_and_detail_after_real_calls(sidecar, standin, admin, agent_f
     for p in plans:
         c = calls[p.call_id]
         assert same_id(c["simulation_result_id"], p.sim_id) and c["state"] == "ended", c
-        assert record_total(c["records"]) == len(p.messages), c
+        assert record_total(c["records"]) >= len(p.messages), c
         t_inv, t_ans, t_end = _time(c["invited_at"]), _time(c["answered_at"]), _time(c["ended_at"])
         assert t_inv is not None and t_ans is not None and t_end is not None, c
         assert t_inv <= t_ans <= t_end, c
     up = calls[up_cid]
     assert up["state"] == "active" and up["ended_at"] is None and up["flush_state"] == "open", up
-    assert record_total(up["records"]) == 1, up
+    assert record_total(up["records"]) >= 1, up
 
     # detail
     for p in plans:
@@ -144,14 +152,14 @@ def test_calls_list_and_detail_after_real_calls(sidecar, standin, admin, agent_f
         assert "caller@" in d["from"] and "agent@" in d["to"], d
         assert d["ended_by"] == "caller" and d["end_reason"] == "bye", d
         assert d["flush_state"] == "flushed", d
-        want = {"tool_call": 3, "event": 1, "transcript": 1, "metadata": 1, "tags": 0, "total": 6}
-        assert {k: d["records"].get(k) for k in want} == want, d["records"]
+        check_record_counts(d["records"], {"tool_call": 3, "event": 1, "transcript": 1, "metadata": 1, "tags": 0})
+        assert d["records"]["total"] == record_total(calls[p.call_id]["records"]), (d["records"], calls[p.call_id])
         ob = d["outbox"]
         assert {"id", "state", "attempts", "last_status", "last_error"} <= set(ob), ob
         assert ob["attempts"] == 1 and ob["last_status"] == 200 and ob["last_error"] in (None, ""), ob
     d = admin.call(up_cid)
     assert d["state"] == "active" and d["outbox"] is None and d["ended_at"] is None, d
-    assert d["records"]["tool_call"] == 1 and d["records"]["total"] == 1, d
+    check_record_counts(d["records"], {"tool_call": 1, "event": 0, "transcript": 0, "metadata": 0, "tags": 0})
 
     assert admin.call("no-such-call@bluejay-test", status=404)["error"] == "not_found"
     r = admin.get("/v1/calls/" + "%2F..%2Fx%20y%3B")
@@ -192,7 +200,8 @@ def test_dead_letter_retried_by_admin(sidecar, standin, admin, start_sipp, uniqu
     ob = admin.wait_outbox(lambda o: o["counts"].get("dead") == 1 and o["counts"].get("delivered") == 1,
                            what="one dead, one delivered")
     assert set(ob) >= {"counts", "pending", "retrying", "dead"}, ob
-    assert ob["counts"] == {"pending": 0, "retrying": 0, "dead": 1, "delivered": 1}, ob["counts"]
+    assert ob["counts"] == {"pending": 0, "retrying": 0, "dead": 1, "delivered": 1}, \
+        f"{json.dumps(ob)}\ncalls: {json.dumps(admin.calls())}\nstand-in: {standin.summary()}"
     assert ob["pending"] == [] and ob["retrying"] == [], ob
     (item,) = ob["dead"]
     assert OUTBOX_ITEM_KEYS <= set(item), f"missing {OUTBOX_ITEM_KEYS - set(item)}: {item}"
@@ -210,7 +219,8 @@ def test_dead_letter_retried_by_admin(sidecar, standin, admin, start_sipp, uniqu
     assert [q.status for q in reqs] == [422, 200], standin.summary()
     assert reqs[0].body == reqs[1].body, "the retried body differs from the dead one"
     ob = admin.wait_outbox(lambda o: o["counts"].get("delivered") == 2, what="both delivered")
-    assert ob["counts"] == {"pending": 0, "retrying": 0, "dead": 0, "delivered": 2}, ob["counts"]
+    assert ob["counts"] == {"pending": 0, "retrying": 0, "dead": 0, "delivered": 2}, \
+        f"{json.dumps(ob)}\nstand-in: {standin.summary()}"
     d = admin.call(call_id(prefix, 1))["outbox"]
     assert d["state"] == "delivered" and d["attempts"] == 2 and d["last_status"] == 200, d
 

@@ -81,3 +81,17 @@ enum TextTable {
         }
     }
 }
+
+/// A command that ran and failed (not a usage error): its message on stderr, exit code 1.
+struct CommandFailure: Error {
+    init(_ message: String) {
+        FileHandle.standardError.write(Data("bluejay-sidecar: \(message)\n".utf8))
+    }
+}
+
+extension CommandFailure {
+    static func exit(_ message: String) -> ExitCode {
+        _ = CommandFailure(message)
+        return ExitCode(1)
+    }
+}

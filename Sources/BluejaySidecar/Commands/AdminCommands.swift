@@ -8,7 +8,7 @@ struct CallsCommand: ParsableCommand {
 
     func run() throws {
         let (status, data) = try connection.request("GET", "/v1/calls")
-        guard status == 200 else { throw CleanExit.message("HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
+        guard status == 200 else { throw CommandFailure.exit("HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
         if connection.json { return connection.printJSON(data) }
         let calls = (try connection.object(data)["calls"] as? [[String: Any]]) ?? []
         let rows = calls.map { c in ["call_id", "simulation_result_id", "state", "invited_at", "records", "flush_state"].map { TextTable.cell(c[$0]) } }
@@ -29,13 +29,13 @@ struct OutboxCommand: ParsableCommand {
             if connection.json { connection.printJSON(data) } else if status == 200 { print("outbox item \(id) queued for delivery") }
             switch status {
             case 200: return
-            case 404: throw ValidationError("no outbox item \(id)")
-            case 409: throw ValidationError("outbox item \(id) was already delivered")
-            default: throw ValidationError("HTTP \(status): \(String(decoding: data, as: UTF8.self))")
+            case 404: throw CommandFailure.exit("no outbox item \(id)")
+            case 409: throw CommandFailure.exit("outbox item \(id) was already delivered")
+            default: throw CommandFailure.exit("HTTP \(status): \(String(decoding: data, as: UTF8.self))")
             }
         }
         let (status, data) = try connection.request("GET", "/v1/outbox")
-        guard status == 200 else { throw ValidationError("HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
+        guard status == 200 else { throw CommandFailure.exit("HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
         if connection.json { return connection.printJSON(data) }
         let object = try connection.object(data)
         let counts = object["counts"] as? [String: Any] ?? [:]
@@ -64,8 +64,8 @@ struct ResultsCommand: ParsableCommand {
     func run() throws {
         let path = id.map { "/v1/results/" + ($0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? $0) } ?? "/v1/results"
         let (status, data) = try connection.request("GET", path)
-        if status == 404 { throw ValidationError("no evaluation for \(id ?? "")") }
-        guard status == 200 else { throw ValidationError("HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
+        if status == 404 { throw CommandFailure.exit("no evaluation for \(id ?? "")") }
+        guard status == 200 else { throw CommandFailure.exit("HTTP \(status): \(String(decoding: data, as: UTF8.self))") }
         if connection.json { return connection.printJSON(data) }
         let object = try connection.object(data)
         let columns = ["id", "kind", "status", "goal_success", "hallucination", "p50_agent_latency_ms", "p90_agent_latency_ms", "received_at"]

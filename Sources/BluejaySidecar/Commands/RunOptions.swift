@@ -10,7 +10,9 @@ import SystemPackage
 /// (`--linger-ms` ↔ `linger_ms` in the file ↔ `BLUEJAY_SIDECAR_LINGER_MS`).
 struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Configuration file (YAML, or JSON by its .json extension).") var config: String?
-    @Option(name: .long, help: "Operating mode: uas (answer calls). [default: uas]") var mode: String?
+    @Option(name: .long, help: "Operating mode: uas (answer calls) or mirror (follow copies of the signalling, HEP v3 or plain SIP). [default: uas]") var mode: String?
+    @Option(name: .long, help: ArgumentHelp("Mode mirror: where copies arrive, repeatable: udp://HOST:PORT (HEP v3 and plain SIP on the same port). [default: udp://0.0.0.0:9060]", valueName: "url"))
+    var mirror: [String] = []
     @Option(name: .long, help: ArgumentHelp("SIP listener, repeatable: udp://HOST:PORT or tcp://HOST:PORT; IPv6 as [::]. [default: udp://0.0.0.0:5060, tcp://0.0.0.0:5060]", valueName: "url"))
     var sip: [String] = []
     @Option(name: .long, help: "Agent socket path. [default: $XDG_RUNTIME_DIR/bluejay-sidecar.sock, else /tmp/bluejay-sidecar.sock]") var socket: String?
@@ -63,8 +65,20 @@ struct RunOptions: ParsableArguments {
         }
 
         var o = SidecarOptions(socketPath: value("socket", socket, default: SidecarOptions.defaultSocketPath)!)
-        let mode = value("mode", self.mode, default: "uas")!
-        guard mode == "uas" else { throw ConfigError.invalid(key: "mode", value: mode, allowed: "uas") }
+        let modeText = value("mode", self.mode, default: "uas")!
+        guard let mode = SidecarOptions.Mode(rawValue: modeText) else {
+            throw ConfigError.invalid(key: "mode", value: modeText, allowed: "uas or mirror")
+        }
+        o.mode = mode
+        if !mirror.isEmpty {
+            o.mirrorListeners = try mirror.map(ListenAddress.init(parsing:))
+            shown.append(("mirror", mirror.joined(separator: " "), "flag"))
+        } else if let (list, source) = sources.strings("mirror") {
+            o.mirrorListeners = try list.map(ListenAddress.init(parsing:))
+            shown.append(("mirror", list.joined(separator: " "), source))
+        } else if mode == .mirror {
+            shown.append(("mirror", o.mirrorListeners.map(\.description).joined(separator: " "), "default"))
+        }
         let listeners: [String]
         if !sip.isEmpty {
             listeners = sip

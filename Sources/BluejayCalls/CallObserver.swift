@@ -1,0 +1,205 @@
+import BluejaySIP
+import BluejayStore
+import Foundation
+import Logging
+
+/// Follows calls from the messages it is shown, answering nothing: copies of the signalling (mode `mirror`)
+/// or what the proxy relays (mode `proxy`). INVITE / 2xx / BYE drive the same registry, store and flush as
+/// the UAS, and the same SIP-derived events are recorded. Confined to the SIP thread.
+public final class CallObserver {
+    final class ObservedCall {
+        let callID: String
+        let callerTag: String?
+        var agentTag: String?
+        var simulationResultID: String?
+        let fromHeader: String
+        var toHeader: String
+        let sipHeadersJSON: [UInt8]
+        let invitedAtMs: Int64
+        let inviteCSeq: UInt32
+        var answeredAtMs: Int64?
+        var endedAtMs: Int64?
+        var endedBy: String?
+        var endReason: String?
+        var state: StoredCall.State = .ringing
+        var onHold = false
+
+        init(callID: String, callerTag: String?, simulationResultID: String?, fromHeader: String, toHeader: String,
+             sipHeadersJSON: [UInt8], invitedAtMs: Int64, inviteCSeq: UInt32) {
+            self.callID = callID
+            self.callerTag = callerTag
+            self.simulationResultID = simulationResultID
+            self.fromHeader = fromHeader
+            self.toHeader = toHeader
+            self.sipHeadersJSON = sipHeadersJSON
+            self.invitedAtMs = invitedAtMs
+            self.inviteCSeq = inviteCSeq
+        }
+
+        var stored: StoredCall {
+            // The agent's To-tag marks it as a SIP call in the store (a `start` ledger has none).
+            StoredCall(callID: callID, simulationResultID: simulationResultID, fromHeader: fromHeader, toHeader: toHeader,
+                       localTag: agentTag ?? "-", remoteTag: callerTag, invitedAtMs: invitedAtMs, answeredAtMs: answeredAtMs,
+                       endedAtMs: endedAtMs, endedBy: endedBy, endReason: endReason, state: state, sipHeadersJSON: sipHeadersJSON)
+        }
+    }
+
+    let config: UASConfig
+    let registry: CallRegistry
+    let environment: UASEnvironment
+    let logger: Logger
+    private var calls: [String: ObservedCall] = [:]
+    private var live = 0
+    /// Mirror and proxy modes cannot refuse calls; kept for the protocol (a proxy stops relaying new INVITEs).
+    public var acceptingCalls = true
+
+    public init(config: UASConfig, registry: CallRegistry, environment: UASEnvironment, logger: Logger) {
+        self.config = config
+        self.registry = registry
+        self.environment = environment
+        self.logger = logger
+        SIPMetrics.activeCalls.record(0)
+    }
+
+    public var liveCallCount: Int { live }
+    public func sweep() {}
+
+    /// One message seen on the wire (once: duplicates are the caller's to filter). `atMs` is the capture time
+    /// when a capture protocol gives it.
+    public func observe(_ message: SIPMessage, atMs: Int64? = nil) {
+        let now = atMs ?? environment.nowMs
+        SIPMetrics.message(direction: "in", method: message.method, code: message.isRequest ? 0 : message.statusCode)
+        if message.isRequest { request(message, now) } else { response(message, now) }
+    }
+
+    private func request(_ m: SIPMessage, _ now: Int64) {
+        let call = calls[m.callID]
+        switch m.method {
+        case "INVITE" where m.toTag == nil:
+            guard call == nil, registry.entry(m.callID) == nil else { return } // a retransmission, or a call already done
+            begin(m, now)
+        case "INVITE", "UPDATE":
+            guard let call, call.state == .active, let onHold = SIPEventReader.holdChange(m, wasOnHold: call.onHold) else { return }
+            call.onHold = onHold
+            record(SIPCallEvent(title: onHold ? "hold" : "resume", atMs: now,
+                                description: "\(side(of: m, in: call)) \(onHold ? "put the call on hold" : "resumed the call")",
+                                metadata: [("direction", SIPEventReader.direction(ofSDP: m.body) ?? "sendrecv"), ("by", side(of: m, in: call))]), call)
+        case "BYE":
+            guard let call, call.state != .ended else { return }
+            end(call, by: side(of: m, in: call), reason: "bye", message: m, now)
+        case "CANCEL":
+            guard let call, call.state == .ringing else { return }
+            end(call, by: "caller", reason: "cancelled", message: m, now)
+        case "INFO":
+            if let call { record(SIPEventReader.dtmf(m, atMs: now), call) }
+        case "REFER":
+            if let call { record(SIPEventReader.transfer(m, atMs: now, by: side(of: m, in: call)), call) }
+        case "NOTIFY":
+            if let call { record(SIPEventReader.transferOutcome(m, atMs: now), call) }
+        default:
+            return
+        }
+    }
+
+    private func response(_ m: SIPMessage, _ now: Int64) {
+        guard m.cseqMethod == "INVITE", let call = calls[m.callID], call.state == .ringing, m.cseqNumber == call.inviteCSeq,
+              m.statusCode >= 200 else { return }
+        if m.statusCode < 300 {
+            call.state = .active
+            call.answeredAtMs = now
+            call.agentTag = m.toTag
+            call.toHeader = m.toHeader
+            registry.update(call.callID) { $0.state = .active; $0.answeredAtMs = now }
+            record(SIPCallEvent(title: "call_answered", atMs: now, description: "answered by the agent (\(m.statusCode))"), call)
+            let callID = call.callID
+            environment.persist(call.stored) { [weak self] error in
+                if let error { self?.logger.error("could not store call state", metadata: ["call_id": "\(callID)", "error": "\(error)"]) }
+            }
+        } else {
+            call.agentTag = m.toTag
+            end(call, by: m.statusCode == 487 ? "caller" : "agent", reason: m.statusCode == 487 ? "cancelled" : "rejected_\(m.statusCode)",
+                message: m, now)
+        }
+    }
+
+    private func begin(_ m: SIPMessage, _ now: Int64) {
+        let sim = m.simulationResultID
+            ?? environment.outboundSimulationResultID(dialled: [UserAgentServer.userPart(m.requestURI ?? ""), UserAgentServer.userPart(m.toURI)],
+                                                      callID: m.callID)
+        let call = ObservedCall(callID: m.callID, callerTag: m.fromTag, simulationResultID: sim, fromHeader: m.fromHeader,
+                                toHeader: m.toHeader, sipHeadersJSON: UserAgentServer.headersJSON(m.xHeaders), invitedAtMs: now,
+                                inviteCSeq: m.cseqNumber)
+        calls[call.callID] = call
+        live += 1
+        SIPMetrics.activeCalls.record(live)
+        registry.upsert(CallEntry(callID: call.callID, simulationResultID: sim, state: .ringing, invitedAtMs: now))
+        logger.info("call started", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(sim ?? "-")"])
+    }
+
+    private func end(_ call: ObservedCall, by: String, reason: String, message: SIPMessage?, _ now: Int64) {
+        guard call.state != .ended else { return }
+        record(SIPEventReader.ended(atMs: now, by: by, reason: reason, message: message), call)
+        call.state = .ended
+        call.endedAtMs = now
+        call.endedBy = by
+        call.endReason = reason
+        live -= 1
+        SIPMetrics.activeCalls.record(live)
+        SIPMetrics.callEnded(reason: reason)
+        logger.info("call ended", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")",
+                                             "ended_by": "\(by)", "reason": "\(reason)"])
+        registry.update(call.callID) { $0.state = .ended; $0.endedAtMs = now }
+        environment.persist(call.stored) { [weak self] error in
+            guard let self else { return }
+            if let error { self.logger.error("could not store call end", metadata: ["call_id": "\(call.callID)", "error": "\(error)"]) }
+            self.environment.callEnded(call.callID)
+            // Forget it after retransmissions are over; the registry keeps it as flushed for late lines.
+            _ = self.environment.schedule(afterMs: self.config.transactionLingerMs) { [weak self] in
+                if self?.calls[call.callID] === call { self?.calls[call.callID] = nil }
+            }
+        }
+    }
+
+    /// Which side sent an in-dialog request: the caller's From-tag is the INVITE's.
+    private func side(of m: SIPMessage, in call: ObservedCall) -> String {
+        m.fromTag == call.callerTag ? "caller" : "agent"
+    }
+
+    private func record(_ event: SIPCallEvent?, _ call: ObservedCall) {
+        guard config.sipEvents, let event else { return }
+        environment.record(event, callID: call.callID)
+    }
+}
+
+extension CallObserver: CallTracker {
+    public func restore(_ stored: [StoredCall]) {
+        for s in stored {
+            let viaSIP = !s.localTag.isEmpty
+            var state = s.state
+            if state == .ringing { state = .ended }
+            var entry = CallEntry(callID: s.callID, simulationResultID: s.simulationResultID,
+                                  state: CallEntry.State(rawValue: state.rawValue) ?? .ended, invitedAtMs: s.invitedAtMs,
+                                  answeredAtMs: s.answeredAtMs, endedAtMs: s.endedAtMs ?? (s.state == .ringing ? s.invitedAtMs : nil))
+            entry.viaSIP = viaSIP
+            entry.flushed = s.flushState != .open
+            registry.upsert(entry)
+            guard viaSIP, state == .active else { continue }
+            let call = ObservedCall(callID: s.callID, callerTag: s.remoteTag, simulationResultID: s.simulationResultID,
+                                    fromHeader: s.fromHeader, toHeader: s.toHeader, sipHeadersJSON: s.sipHeadersJSON,
+                                    invitedAtMs: s.invitedAtMs, inviteCSeq: 0)
+            call.agentTag = s.localTag
+            call.answeredAtMs = s.answeredAtMs
+            call.state = .active
+            calls[s.callID] = call
+            live += 1
+        }
+        SIPMetrics.activeCalls.record(live)
+    }
+
+    @discardableResult
+    public func endCall(_ callID: String, by: String, reason: String) -> Bool {
+        guard let call = calls[callID], call.state != .ended else { return false }
+        end(call, by: by, reason: reason, message: nil, environment.nowMs)
+        return true
+    }
+}
