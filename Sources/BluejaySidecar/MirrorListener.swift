@@ -24,26 +24,17 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
         var buffer = unwrapInboundIn(data).data
         guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else { return }
         counters.received += 1
-        var sip = bytes
-        if HEPDecoder.isHEP(bytes) {
-            switch HEPDecoder.decode(bytes) {
-            case .success(let packet):
-                // Only SIP payloads (protocol type 1) concern us; RTCP, logs and the like are skipped.
-                guard packet.protocolType == HEPProtocolType.sip, let payload = packet.payload, !payload.isEmpty else {
-                    counters.ignored += 1
-                    return
-                }
-                counters.hep += 1
-                // The capture time (chunks 9/10) is the capture agent's clock; call times use the sidecar's own,
-                // the clock the agent's records are stamped with, so offsets stay consistent under clock skew.
-                sip = payload
-            case .failure(let error):
-                counters.malformed += 1
-                logger.debug("malformed HEP packet dropped", metadata: ["error": "\(error)"])
-                return
-            }
-        } else {
-            counters.plain += 1
+        // The capture time of a HEP packet (chunks 9/10) is the capture agent's clock; call times use the
+        // sidecar's own, the clock the agent's records are stamped with, so offsets stay consistent under skew.
+        let sip: [UInt8]
+        switch MirrorDatagram.classify(bytes) {
+        case .sip(let payload, let hep):
+            if hep != nil { counters.hep += 1 } else { counters.plain += 1 }
+            sip = payload
+        case .ignored(let why):
+            counters.ignored += 1
+            logger.debug("mirror datagram ignored", metadata: ["reason": "\(why)"])
+            return
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         guard duplicates.firstSighting(sip, nowMs: now) else {
