@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "BluejayAgentProtocol", dependencies: ["BluejayJSON"]),
         .target(name: "BluejayStore", dependencies: ["CSQLite", "BluejayJSON", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BluejayHEP"),
+        .target(name: "BluejayProxy", dependencies: ["BluejaySIP", "BluejayCalls", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BluejayWebhook", dependencies: ["BluejayJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "BluejayCalls", dependencies: [
             "BluejaySIP", "BluejayJSON", "BluejayStore",
@@ -46,7 +47,7 @@ let package = Package(
         ]),
         .target(name: "BluejaySidecar", dependencies: [
             "BluejaySIP", "BluejayJSON", "BluejayAgentProtocol", "BluejayStore", "BluejayCalls", "BluejayDelivery",
-            "BluejayWebhook", "BluejayHEP",
+            "BluejayWebhook", "BluejayHEP", "BluejayProxy",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -82,6 +83,7 @@ let package = Package(
             "BluejaySidecarClient", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BluejayHEPTests", dependencies: ["BluejayHEP"]),
+        .testTarget(name: "BluejayProxyTests", dependencies: ["BluejayProxy", "BluejayCalls", "BluejaySIP"]),
         .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
             "BluejayDelivery", "BluejayTestSupport",

@@ -6,7 +6,8 @@ import NIOPosix
 
 /// Binds the SIP listeners (UDP and TCP, IPv4 and IPv6) on the SIP event loop and feeds the user agent.
 enum SIPListeners {
-    static func bind(_ addresses: [ListenAddress], uas: UserAgentServer, environment: SIPLoopEnvironment,
+    /// `receive` gets every datagram / framed message with its peer, on the SIP loop.
+    static func bind(_ addresses: [ListenAddress], receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment,
                      logger: Logger) throws -> [Channel] {
         var channels: [Channel] = []
         for address in addresses {
@@ -18,8 +19,8 @@ enum SIPListeners {
                     .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPMessage.maxSize + 1))
                     .channelOption(.maxMessagesPerRead, value: 16)
                     .channelInitializer { channel in
-                        let id = environment.register(channel)
-                        let handler = SIPDatagramHandler(uas: uas, channelID: id, localPort: channel.localAddress?.port ?? address.port)
+                        let id = environment.register(channel, udpListenerV6: v6)
+                        let handler = SIPDatagramHandler(receive: receive, channelID: id, localPort: channel.localAddress?.port ?? address.port)
                         return channel.pipeline.addHandler(handler)
                     }
                 if v6 { bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1) }
@@ -30,7 +31,7 @@ enum SIPListeners {
                     .serverChannelOption(.backlog, value: 1_024)
                     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     .childChannelInitializer { channel in
-                        channel.pipeline.addHandler(SIPStreamHandler(uas: uas, environment: environment, logger: logger))
+                        channel.pipeline.addHandler(SIPStreamHandler(receive: receive, environment: environment, logger: logger))
                     }
                 if v6 { bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1) }
                 channels.append(try bootstrap.bind(host: address.host, port: address.port).wait())
@@ -43,12 +44,12 @@ enum SIPListeners {
 /// One UDP datagram is one SIP message.
 final class SIPDatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let uas: UserAgentServer
+    private let receive: ([UInt8], SIPPeer) -> Void
     private let channelID: Int
     private let localPort: Int
 
-    init(uas: UserAgentServer, channelID: Int, localPort: Int) {
-        self.uas = uas
+    init(receive: @escaping ([UInt8], SIPPeer) -> Void, channelID: Int, localPort: Int) {
+        self.receive = receive
         self.channelID = channelID
         self.localPort = localPort
     }
@@ -61,7 +62,7 @@ final class SIPDatagramHandler: ChannelInboundHandler {
         }
         let peer = SIPPeer(transport: .udp, host: envelope.remoteAddress.ipAddress ?? "", port: envelope.remoteAddress.port ?? 0,
                            channelID: channelID, localPort: localPort)
-        uas.receive(bytes, from: peer)
+        receive(bytes, peer)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -73,7 +74,7 @@ final class SIPDatagramHandler: ChannelInboundHandler {
 final class SIPStreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private let uas: UserAgentServer
+    private let receive: ([UInt8], SIPPeer) -> Void
     private let environment: SIPLoopEnvironment
     private let logger: Logger
     private var framer = SIPStreamFramer()
@@ -82,8 +83,8 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private var peerPort = 0
     private var localPort = 0
 
-    init(uas: UserAgentServer, environment: SIPLoopEnvironment, logger: Logger) {
-        self.uas = uas
+    init(receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment, logger: Logger) {
+        self.receive = receive
         self.environment = environment
         self.logger = logger
     }
@@ -97,7 +98,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        environment.unregister(channelID)
+        environment.unregister(channelID, closedConnection: true)
         context.fireChannelInactive()
     }
 
@@ -108,7 +109,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
         while let frame = framer.next() {
             switch frame {
             case .message(let bytes):
-                uas.receive(bytes, from: peer)
+                receive(bytes, peer)
             case .keepAlive:
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)
             case .error(let error):

@@ -2,7 +2,10 @@ import BluejayCalls
 import BluejayStore
 import Foundation
 import Logging
+import BluejayProxy
+import BluejaySIP
 import NIOCore
+import NIOPosix
 
 /// The user agent's world on the SIP event loop: sockets, timers, the store and the flusher.
 final class SIPLoopEnvironment: UASEnvironment {
@@ -33,21 +36,42 @@ final class SIPLoopEnvironment: UASEnvironment {
         return id
     }
 
-    func register(_ channel: Channel) -> Int {
+    /// UDP listeners by address family: where proxied datagrams with no channel of their own go out from.
+    private var udpListenerV4: Int?
+    private var udpListenerV6: Int?
+    /// Outbound TCP connections (mode proxy) by "host:port", and messages waiting for one to connect.
+    private var outboundTCP: [String: Channel] = [:]
+    private var connecting: [String: [([UInt8], SIPDestination)]] = [:]
+    /// Mode proxy: the core to report send failures and closed connections to, and the call tracker.
+    weak var proxy: ProxyCore?
+    weak var observer: CallObserver?
+    var logger_: Logger { logger }
+
+    func register(_ channel: Channel, udpListenerV6 v6: Bool? = nil) -> Int {
         loop.preconditionInEventLoop()
         let id = nextChannelID
         nextChannelID += 1
         channels[id] = channel
+        if let v6 {
+            if v6 { udpListenerV6 = udpListenerV6 ?? id } else { udpListenerV4 = udpListenerV4 ?? id }
+        }
         return id
     }
 
-    func unregister(_ id: Int) { channels[id] = nil }
+    func unregister(_ id: Int, closedConnection: Bool = false) {
+        if let channel = channels.removeValue(forKey: id), let key = outboundTCP.first(where: { $0.value === channel })?.key {
+            outboundTCP[key] = nil
+        }
+        if closedConnection { proxy?.connectionClosed(channelID: id) }
+    }
 
     var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func send(_ bytes: [UInt8], to destination: SIPDestination) {
-        guard let channel = channels[destination.peer.channelID] else {
-            logger.debug("no channel for SIP response any more", metadata: ["to": "\(destination.host):\(destination.port)"])
+        guard let channel = channels[destination.peer.channelID],
+              !destination.peer.transport.isReliable || Self.connects(channel, to: destination) else {
+            // No channel, or a TCP connection to somewhere else (the proxy names the one a request came in on).
+            sendWithoutChannel(bytes, to: destination)
             return
         }
         let buffer = channel.allocator.buffer(bytes: bytes)
@@ -66,6 +90,64 @@ final class SIPLoopEnvironment: UASEnvironment {
         } catch {
             logger.warning("cannot send SIP response", metadata: ["to": "\(destination.host):\(destination.port)", "error": "\(error)"])
         }
+    }
+
+    static func connects(_ channel: Channel, to destination: SIPDestination) -> Bool {
+        guard let remote = channel.remoteAddress else { return false }
+        return remote.port == destination.port && remote.ipAddress == destination.host
+    }
+
+    /// No channel named (or it is gone): UDP from the listener of the address family; TCP over the open
+    /// connection to host:port, or a new one (mode proxy). Failures are reported to the proxy core.
+    private func sendWithoutChannel(_ bytes: [UInt8], to destination: SIPDestination) {
+        switch destination.peer.transport {
+        case .udp:
+            let v6 = destination.host.contains(":")
+            guard let id = v6 ? udpListenerV6 : udpListenerV4, let listener = channels[id] else {
+                logger.debug("no UDP listener for the address family", metadata: ["to": "\(destination.host):\(destination.port)"])
+                proxy?.sendFailed(to: destination)
+                return
+            }
+            var routed = destination
+            routed.peer.channelID = id
+            send(bytes, to: routed)
+            _ = listener
+        case .tcp:
+            let key = "\(destination.host):\(destination.port)"
+            if let channel = outboundTCP[key], channel.isActive {
+                channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+                return
+            }
+            if connecting[key] != nil {
+                connecting[key]!.append((bytes, destination))
+                return
+            }
+            connecting[key] = [(bytes, destination)]
+            connect(key: key, host: destination.host, port: destination.port)
+        }
+    }
+
+    private func connect(key: String, host: String, port: Int) {
+        let environment = self
+        ClientBootstrap(group: loop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.pipeline.addHandler(SIPStreamHandler(receive: { bytes, peer in environment.proxy?.receive(bytes, from: peer) },
+                                                             environment: environment, logger: environment.logger_))
+            }
+            .connect(host: host, port: port)
+            .whenComplete { [self] result in
+                let waiting = connecting.removeValue(forKey: key) ?? []
+                switch result {
+                case .success(let channel):
+                    outboundTCP[key] = channel
+                    for (bytes, _) in waiting { channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil) }
+                case .failure(let error):
+                    logger.warning("cannot connect to SIP peer", metadata: ["to": "\(key)", "error": "\(error)"])
+                    for (_, destination) in waiting { proxy?.sendFailed(to: destination) }
+                }
+            }
     }
 
     func schedule(afterMs: Int64, _ task: @escaping () -> Void) -> SIPTimer {
@@ -94,4 +176,14 @@ private final class LoopTimer: SIPTimer {
     private let scheduled: Scheduled<Void>
     init(_ scheduled: Scheduled<Void>) { self.scheduled = scheduled }
     func cancel() { scheduled.cancel() }
+}
+
+extension SIPLoopEnvironment: ProxyEnvironment {
+    /// The proxy's view of every message feeds the call tracker (who called, the answer, the BYE).
+    func observe(message: SIPMessage, from side: ProxySide) { observer?.observe(message) }
+
+    /// A final response the proxy made itself (408/503 when the upstream fails) ends the call as well.
+    func generated(message: SIPMessage, to side: ProxySide) {
+        if !message.isRequest, message.statusCode >= 200 { observer?.observe(message) }
+    }
 }

@@ -1,4 +1,5 @@
 import BluejayCalls
+import BluejayProxy
 import BluejayDelivery
 import BluejayStore
 import Foundation
@@ -17,6 +18,8 @@ public final class Sidecar: @unchecked Sendable {
     private var channels: [Channel] = []
     /// The UAS (mode uas) or the observer (mode mirror); used on the SIP loop only.
     private var tracker: CallTracker?
+    /// Mode proxy: the relay (held here; the environment keeps only a weak reference).
+    private var proxy: ProxyCore?
     private var environment: SIPLoopEnvironment?
     private var sweeper: RepeatedTask?
     private var flusher: Flusher?
@@ -67,7 +70,7 @@ public final class Sidecar: @unchecked Sendable {
         let tracker: CallTracker
         switch options.mode {
         case .uas: tracker = UserAgentServer(config: options.uas, registry: registry, environment: environment, logger: logger)
-        case .mirror: tracker = CallObserver(config: options.uas, registry: registry, environment: environment, logger: logger)
+        case .mirror, .proxy: tracker = CallObserver(config: options.uas, registry: registry, environment: environment, logger: logger)
         }
         self.tracker = tracker
 
@@ -82,11 +85,17 @@ public final class Sidecar: @unchecked Sendable {
 
         try worker.start()
         let listeners = options.mode == .mirror ? options.mirrorListeners : options.sipListeners
-        switch tracker {
-        case let uas as UserAgentServer:
-            channels = try SIPListeners.bind(listeners, uas: uas, environment: environment, logger: logger)
-        case let observer as CallObserver:
+        switch (options.mode, tracker) {
+        case (.uas, let uas as UserAgentServer):
+            channels = try SIPListeners.bind(listeners, receive: { uas.receive($0, from: $1) }, environment: environment, logger: logger)
+        case (.mirror, let observer as CallObserver):
             channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, logger: logger)
+        case (.proxy, let observer as CallObserver):
+            environment.observer = observer
+            let proxy = try makeProxy(environment: environment, listeners: listeners)
+            self.proxy = proxy
+            environment.proxy = proxy
+            channels = try SIPListeners.bind(listeners, receive: { proxy.receive($0, from: $1) }, environment: environment, logger: logger)
         default:
             channels = []
         }
@@ -98,6 +107,22 @@ public final class Sidecar: @unchecked Sendable {
         sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in tracker.sweep() }
 
         started = true
+    }
+
+    /// Mode proxy: Via and Record-Route name the advertised host and the listeners' ports.
+    private func makeProxy(environment: SIPLoopEnvironment, listeners: [ListenAddress]) throws -> ProxyCore {
+        guard let uri = options.upstream, let upstream = ProxyUpstream(uri: uri) else {
+            throw ConfigError.invalid(key: "upstream", value: options.upstream ?? "(none)", allowed: "sip:HOST:PORT[;transport=tcp]")
+        }
+        let wildcard: Set<String> = ["0.0.0.0", "::"]
+        guard let host = options.uas.advertisedHost ?? listeners.first(where: { !wildcard.contains($0.host) })?.host else {
+            throw ConfigError.unusable("mode proxy listening on a wildcard address needs --advertise-host: Via and Record-Route must name an address both sides reach")
+        }
+        var config = ProxyConfig(upstream: upstream, advertisedHost: host,
+                                 udpPort: listeners.first { $0.transport == .udp }?.port ?? 5060,
+                                 tcpPort: listeners.first { $0.transport == .tcp }?.port ?? 5060)
+        config.localHosts = Set(listeners.map(\.host)).subtracting(wildcard)
+        return ProxyCore(config: config, environment: environment, logger: logger)
     }
 
     /// The store, for the HTTP layer.

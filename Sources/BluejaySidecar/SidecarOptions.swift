@@ -4,10 +4,13 @@ import BluejayDelivery
 /// The sidecar's resolved settings: everything the runtime needs, already validated.
 public struct SidecarOptions: Sendable {
     /// `uas`: answer calls. `mirror`: follow copies of the signalling (HEP v3 or plain SIP), answering nothing.
-    public enum Mode: String, Sendable { case uas, mirror }
+    /// `proxy`: relay between callers and the agent's SIP endpoint (RFC 3261 §16), following calls on the way.
+    public enum Mode: String, Sendable { case uas, mirror, proxy }
 
     public var mode: Mode = .uas
     public var sipListeners: [ListenAddress] = ListenAddress.defaults
+    /// Mode `proxy`: the agent's SIP endpoint, `sip:HOST:PORT[;transport=tcp]` (numeric host).
+    public var upstream: String?
     /// Where mode `mirror` receives its copies.
     public var mirrorListeners: [ListenAddress] = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 9060)]
     public var socketPath: String

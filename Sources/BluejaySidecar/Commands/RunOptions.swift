@@ -1,4 +1,5 @@
 import ArgumentParser
+import BluejayProxy
 import BluejayDelivery
 import Configuration
 import Foundation
@@ -10,7 +11,8 @@ import SystemPackage
 /// (`--linger-ms` ↔ `linger_ms` in the file ↔ `BLUEJAY_SIDECAR_LINGER_MS`).
 struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Configuration file (YAML, or JSON by its .json extension).") var config: String?
-    @Option(name: .long, help: "Operating mode: uas (answer calls) or mirror (follow copies of the signalling, HEP v3 or plain SIP). [default: uas]") var mode: String?
+    @Option(name: .long, help: "Operating mode: uas (answer calls), proxy (relay to --upstream) or mirror (follow copies of the signalling, HEP v3 or plain SIP). [default: uas]") var mode: String?
+    @Option(name: .long, help: "Mode proxy: the agent's SIP endpoint, sip:HOST:PORT[;transport=tcp] (numeric host).") var upstream: String?
     @Option(name: .long, help: ArgumentHelp("Mode mirror: where copies arrive, repeatable: udp://HOST:PORT (HEP v3 and plain SIP on the same port). [default: udp://0.0.0.0:9060]", valueName: "url"))
     var mirror: [String] = []
     @Option(name: .long, help: ArgumentHelp("SIP listener, repeatable: udp://HOST:PORT or tcp://HOST:PORT; IPv6 as [::]. [default: udp://0.0.0.0:5060, tcp://0.0.0.0:5060]", valueName: "url"))
@@ -67,9 +69,16 @@ struct RunOptions: ParsableArguments {
         var o = SidecarOptions(socketPath: value("socket", socket, default: SidecarOptions.defaultSocketPath)!)
         let modeText = value("mode", self.mode, default: "uas")!
         guard let mode = SidecarOptions.Mode(rawValue: modeText) else {
-            throw ConfigError.invalid(key: "mode", value: modeText, allowed: "uas or mirror")
+            throw ConfigError.invalid(key: "mode", value: modeText, allowed: "uas, proxy or mirror")
         }
         o.mode = mode
+        o.upstream = value("upstream", upstream, default: nil)
+        if mode == .proxy {
+            guard let up = o.upstream, ProxyUpstream(uri: up) != nil else {
+                throw ConfigError.invalid(key: "upstream", value: o.upstream ?? "(none)",
+                                          allowed: "sip:HOST:PORT[;transport=tcp] with a numeric host, required by mode proxy")
+            }
+        }
         if !mirror.isEmpty {
             o.mirrorListeners = try mirror.map(ListenAddress.init(parsing:))
             shown.append(("mirror", mirror.joined(separator: " "), "flag"))
