@@ -32,6 +32,15 @@ public struct SIPDestination: Equatable, Sendable {
     public var host: String
     public var port: Int
 
+    public init(peer: SIPPeer, host: String, port: Int) {
+        self.peer = peer
+        self.host = host
+        self.port = port
+    }
+
+    /// The peer's own address, over the channel it came from.
+    public static func to(_ peer: SIPPeer) -> SIPDestination { SIPDestination(peer: peer, host: peer.host, port: peer.port) }
+
     /// RFC 3261 §18.2.2 with RFC 3581: reliable → the same connection; UDP → `maddr` if present,
     /// else the source address, at the source port when `rport` was asked for, else at the sent-by port (5060 by default).
     public static func forResponse(via: SIPVia, from peer: SIPPeer) -> SIPDestination {

@@ -419,11 +419,3 @@ public final class ProxyCore {
     private func clientKey(_ branch: String, _ method: String) -> String { "\(branch)|\(method)" }
     private func flowKey(_ host: String, _ port: Int) -> String { "\(host)|\(port)" }
 }
-
-extension SIPDestination {
-    /// A destination at the peer's own address. (SIPDestination's memberwise init is internal to BluejayCalls;
-    /// `forResponse` with a Via that asked for rport yields exactly this.)
-    static func to(_ peer: SIPPeer) -> SIPDestination {
-        SIPDestination.forResponse(via: SIPVia(transport: peer.transport.rawValue, host: peer.host, rport: .requested), from: peer)
-    }
-}
