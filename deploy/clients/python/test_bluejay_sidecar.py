@@ -319,7 +319,10 @@ def test_all_record_kinds_and_error_replies(sidecar, caplog):
         assert "unknown_call" in caplog.text
         call.close()
     body = sidecar.body_for(call.srid)
-    assert body["events"][0]["title"] == "escalated"
+    agent_events = [e for e in body["events"] if "sip" not in (e.get("tags") or [])]
+    sip_events = [e["title"] for e in body["events"] if "sip" in (e.get("tags") or [])]
+    assert sip_events == ["call_answered", "call_ended"], body["events"]   # from the SIP call itself
+    assert agent_events[0]["title"] == "escalated"
     assert body["metadata"]["customer_tier"] == "gold"
     assert "refund" in body["tags"]
     assert body["recorded_transcript"][0]["utterance"] == "Hello"
