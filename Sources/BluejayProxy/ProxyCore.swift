@@ -42,6 +42,8 @@ public final class ProxyCore {
 
     /// Live server transactions (pending or lingering for retransmissions).
     public var transactionCount: Int { servers.count }
+    /// Cleared while the sidecar drains: new INVITEs get 503; in-dialog requests are still relayed.
+    public var acceptingCalls = true
 
     /// Which side a message from `peer` comes from: the upstream's address is the upstream, anything else a caller.
     public func side(of peer: SIPPeer) -> ProxySide {
@@ -137,6 +139,10 @@ public final class ProxyCore {
             return
         }
         servers[key] = tx
+        if request.method == "INVITE" && request.toTag == nil && !acceptingCalls {
+            respond(tx, 503, headers: [("Retry-After", "5")]) // draining: new calls go elsewhere, dialogs go on
+            return
+        }
         if request.method == "INVITE" { respond(tx, 100) }
         guard let hop = nextHop(request, side: side, peer: peer) else {
             respond(tx, 503, reason: "No Route")
@@ -378,10 +384,11 @@ public final class ProxyCore {
     // MARK: Server side
 
     /// A response of our own on the server transaction. A transaction never gets two final responses.
-    private func respond(_ tx: ProxyTransaction, _ status: Int, reason: String? = nil) {
+    private func respond(_ tx: ProxyTransaction, _ status: Int, reason: String? = nil, headers: [(String, String)] = []) {
         guard tx.finalStatus == nil else { return }
         let toTag = status > 100 ? "bj" + Branch.hex(Branch.fnv1a(tx.key.seed)) : nil
-        let response = tx.request.makeResponse(status: status, reason: reason, toTag: toTag, received: tx.received, rport: tx.rport)
+        let response = tx.request.makeResponse(status: status, reason: reason, toTag: toTag, received: tx.received, rport: tx.rport,
+                                               headers: headers)
         let bytes = response.serialize()
         tx.lastResponse = bytes
         environment.send(bytes, to: tx.responseDestination)

@@ -158,7 +158,11 @@ public final class Sidecar: @unchecked Sendable {
     func beginDrain() {
         draining = true
         guard let loop = sipLoop, let tracker else { return }
-        loop.execute { tracker.acceptingCalls = false }
+        let proxy = self.proxy
+        loop.execute {
+            tracker.acceptingCalls = false
+            proxy?.acceptingCalls = false
+        }
         logger.notice("draining: new calls are refused (503); live calls may finish")
     }
 
@@ -166,7 +170,7 @@ public final class Sidecar: @unchecked Sendable {
     func liveCallCount() async -> Int {
         guard let loop = sipLoop, let tracker else { return 0 }
         // A mirror cannot end calls itself: it does not hold a drain open for them (their data is safe in the store).
-        guard options.mode == .uas else { return 0 }
+        guard options.mode != .mirror else { return 0 }
         return (try? await loop.submit { tracker.liveCallCount }.get()) ?? 0
     }
 

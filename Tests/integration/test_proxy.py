@@ -13,6 +13,7 @@ import time
 import pytest
 
 import sipp as sipp_mod
+from bluejay_standin import load_validator
 
 pytestmark = pytest.mark.sidecar
 
@@ -62,6 +63,7 @@ def _run_call(proxy_factory, start_sipp, sipp_dir, unique, *, uas: str, uac: str
         assert body["events"][-1]["metadata"]["ended_by"] == ended_by, body["events"][-1]
         assert body["metadata"]["ended_by"] == ended_by
         assert body["metadata"]["sip_headers"]["X-Simulation-Result-Id"] == sim
+        load_validator().validate(body)   # the schema Bluejay's API validates
     return result, agent_result, body
 
 
@@ -124,3 +126,33 @@ def test_refer_through_the_proxy_becomes_transfer_events(caller_t, agent_t, prox
     assert transfer["metadata"]["refer_to"] == "<sip:human-agent@127.0.0.1:5099>"
     assert transfer["metadata"]["requested_by"] == "caller"
     assert outcome["metadata"] == {"status": "200", "succeeded": "true"}
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_drains_the_proxy(proxy_factory, start_sipp, run_sipp, sipp_dir, unique):
+    """Draining in mode proxy: a call in progress finishes through the proxy, a new INVITE gets 503."""
+    import signal
+    agent = sipp_mod.start_uas("uas-agent-basic.xml", transport="u1", calls=1, timeout=30, workdir=sipp_dir)
+    try:
+        sc = proxy_factory(agent.local_port, "udp")
+        prefix = unique("pxd")
+        caller = start_sipp("uac-basic.xml", sc.sip_port, transport="u1", calls=1,
+                            inf=[[unique("sim"), prefix, 3000]], call_id_prefix=prefix, timeout=30)
+        deadline = time.monotonic() + 10
+        while "call started" not in sc.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        sc.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while "draining" not in sc.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        late_prefix = unique("pxl")
+        late = run_sipp("uac-basic.xml", sc.sip_port, transport="u1", calls=1, inf=[[unique("sim"), late_prefix, 100]],
+                        call_id_prefix=late_prefix, timeout=10)
+        assert late.failed == 1 and "503" in late.messages, late.describe()
+        result = caller.wait(30)
+        assert result.ok and result.successful == 1, result.describe()
+        assert sc.proc.wait(timeout=15) == 0, sc.stderr_text()[-3000:]
+    finally:
+        agent.kill()
+    assert len(sc.dry_run_files()) == 1, "the drained call was flushed before exit"
