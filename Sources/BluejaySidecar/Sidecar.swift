@@ -22,6 +22,7 @@ public final class Sidecar: @unchecked Sendable {
     private var proxy: ProxyCore?
     private var environment: SIPLoopEnvironment?
     private var sweeper: RepeatedTask?
+    private var pruner: RepeatedTask?
     private var flusher: Flusher?
     private var sipLoop: EventLoop?
     public let registry = CallRegistry()
@@ -105,6 +106,18 @@ public final class Sidecar: @unchecked Sendable {
         let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
         channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
         sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in tracker.sweep() }
+        // Retention: at start and hourly, drop what Bluejay already has (dead letters stay for an operator).
+        let retentionMs = Int64(options.retentionDays) * 86_400_000
+        let log = logger
+        pruner = loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .hours(1)) { _ in
+            let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - retentionMs
+            writer.submit({ db in
+                try Ledger.prune(flushedBeforeMs: cutoff, in: db)
+                try Outbox.pruneDelivered(beforeMs: cutoff, in: db)
+            }, completion: { error in
+                if let error { log.warning("retention pruning failed", metadata: ["error": "\(error)"]) }
+            })
+        }
 
         started = true
     }
@@ -191,6 +204,7 @@ public final class Sidecar: @unchecked Sendable {
         if let flusher { _ = try? flusher.flushLingering().wait() }
         if let writer { try? writer.perform { _ in } }
         sweeper?.cancel()
+        pruner?.cancel()
         for channel in channels { try? channel.close().wait() }
         channels = []
         worker?.stop(graceMs: 2_000)

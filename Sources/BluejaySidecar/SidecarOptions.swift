@@ -28,6 +28,8 @@ public struct SidecarOptions: Sendable {
     public var http: (host: String, port: Int)? = ("127.0.0.1", 9090)
     /// Bearer token for admin routes; without one they answer loopback peers only.
     public var adminToken: String?
+    /// Flushed calls' records and delivered bodies are kept this long, then pruned (dead letters are kept).
+    public var retentionDays: Int = 7
     /// Bluejay's webhook secret (`x-webhook-secret`); without one the webhook takes any caller.
     public var webhookSecret: String?
 

@@ -126,3 +126,10 @@ extension Outbox {
         return state
     }
 }
+
+extension Outbox {
+    /// Drops delivered rows last touched before `cutoffMs`; dead letters stay until an operator deals with them.
+    public static func pruneDelivered(beforeMs cutoffMs: Int64, in db: SQLiteConnection) throws {
+        try db.statement("DELETE FROM outbox WHERE state='delivered' AND updated_at<?").bind(1, cutoffMs).run()
+    }
+}

@@ -103,3 +103,39 @@ final class StoreWriterTests: XCTestCase {
         XCTAssertThrowsError(try StoreWriter(path: "/proc/bluejay-no-such/x.sqlite", logger: Logger(label: "t")))
     }
 }
+
+final class RetentionTests: XCTestCase {
+    func testPruneDropsOldFlushedCallsAndDeliveredBodiesButKeepsOpenCallsAndDeadLetters() throws {
+        let dir = NSTemporaryDirectory() + "bluejay-retention-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let writer = try StoreWriter(path: dir + "/s.sqlite", logger: Logger(label: "t"))
+        defer { writer.close() }
+        func call(_ id: String) -> StoredCall {
+            StoredCall(callID: id, simulationResultID: "s-\(id)", fromHeader: "f", toHeader: "t", localTag: "l", remoteTag: "r",
+                       invitedAtMs: 1, answeredAtMs: 1, state: .ended, sipHeadersJSON: Array("{}".utf8))
+        }
+        try writer.perform { db in
+            for id in ["old", "recent", "open"] {
+                try Ledger.upsert(call(id), in: db)
+                try Ledger.append(StoredRecord(kind: "tool_call", startIsOffset: true, startValue: 0, fragment: Array(#""name":"x""#.utf8)),
+                                  callID: id, in: db)
+            }
+            try Ledger.setFlushState(.flushed, callID: "old", atMs: 1_000, in: db)
+            try Ledger.setFlushState(.flushed, callID: "recent", atMs: 9_000, in: db)
+            let delivered = try Outbox.enqueue(callID: "old", simulationResultID: "s-old", body: [], nowMs: 1_000, in: db)
+            try Outbox.markDelivered(delivered, status: 200, attempts: 1, nowMs: 1_000, in: db)
+            let dead = try Outbox.enqueue(callID: "old", simulationResultID: "s-old", body: [], nowMs: 1_000, in: db)
+            try Outbox.markDead(dead, attempts: 1, status: 422, reason: "bad", nowMs: 1_000, in: db)
+            try Ledger.prune(flushedBeforeMs: 5_000, in: db)
+            try Outbox.pruneDelivered(beforeMs: 5_000, in: db)
+        }
+        let reader = try StoreReader(path: dir + "/s.sqlite")
+        XCTAssertNil(try Ledger.call("old", in: reader.db))
+        XCTAssertEqual(try Ledger.records(callID: "old", in: reader.db), [])
+        XCTAssertEqual(try Ledger.records(callID: "recent", in: reader.db).count, 1, "flushed after the cutoff: kept")
+        XCTAssertEqual(try Ledger.records(callID: "open", in: reader.db).count, 1, "open calls are never pruned")
+        XCTAssertEqual(try Outbox.count(state: .delivered, in: reader.db), 0)
+        XCTAssertEqual(try Outbox.count(state: .dead, in: reader.db), 1, "dead letters stay for an operator")
+    }
+}

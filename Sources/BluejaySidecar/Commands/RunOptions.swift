@@ -33,6 +33,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token for admin routes (env BLUEJAY_SIDECAR_ADMIN_TOKEN); without one they answer loopback only.") var adminToken: String?
     @Option(name: .long, help: "File holding Bluejay's webhook secret (else env BLUEJAY_WEBHOOK_SECRET).") var webhookSecretFile: String?
     @Option(name: .long, help: "Seconds a SIGTERM waits for live calls to end before closing. [default: 30]") var drainTimeout: String?
+    @Option(name: .long, help: "Days to keep flushed calls' records and delivered bodies (dead letters are kept). [default: 7]") var retentionDays: String?
     @Option(name: .long, help: "SIP-derived events (answered, DTMF, hold/resume, transfer, ended) in each call's body: on or off. [default: on]") var sipEvents: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]") var logLevel: String?
     @Option(name: .long, help: "Log format: text or json. [default: text]") var logFormat: String?
@@ -134,6 +135,7 @@ struct RunOptions: ParsableArguments {
         guard events == "on" || events == "off" else { throw ConfigError.invalid(key: "sip_events", value: events, allowed: "on or off") }
         o.uas.sipEvents = events == "on"
         let drain = try int("drain_timeout", drainTimeout, default: 30, range: 0...3_600)
+        o.retentionDays = try int("retention_days", retentionDays, default: 7, range: 1...3_650)
         let levelText = value("log_level", logLevel, default: "info")!
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ConfigError.invalid(key: "log_level", value: levelText, allowed: "trace, debug, info, notice, warning, error or critical")
