@@ -6,6 +6,26 @@ public enum SIPTransport: String, Sendable, Equatable {
     public var isReliable: Bool { self != .udp }
 }
 
+/// A SIP transport address: a listener of ours, or the agent's endpoint the proxy relays to.
+/// Each layer names it for its use (`ListenAddress`, `ProxyUpstream`) and parses its own syntax.
+public struct SIPEndpoint: Equatable, Hashable, CustomStringConvertible, Sendable {
+    public var transport: SIPTransport
+    public var host: String
+    public var port: Int
+
+    public init(transport: SIPTransport, host: String, port: Int) {
+        self.transport = transport
+        self.host = host
+        self.port = port
+    }
+
+    /// `udp://HOST:PORT`, IPv6 in brackets.
+    public var description: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return "\(transport.rawValue.lowercased())://\(h):\(port)"
+    }
+}
+
 /// Where a message came from: enough to answer it the way RFC 3261 §18.2.2 says.
 public struct SIPPeer: Equatable, Sendable {
     public var transport: SIPTransport

@@ -2,17 +2,9 @@ import BluejayCalls
 import BluejaySIP
 
 /// The agent's SIP endpoint, from `--upstream sip:HOST:PORT[;transport=tcp]`. Numeric hosts only (no DNS).
-public struct ProxyUpstream: Equatable, Sendable {
-    public var transport: SIPTransport
-    public var host: String
-    public var port: Int
+public typealias ProxyUpstream = SIPEndpoint
 
-    public init(transport: SIPTransport, host: String, port: Int) {
-        self.transport = transport
-        self.host = host
-        self.port = port
-    }
-
+extension SIPEndpoint {
     /// nil when the URI does not parse, its host is not an IP address, or its transport is neither udp nor tcp.
     public init?(uri: String) {
         guard let parts = SIPURIParts.parse(uri), parts.scheme == "sip", SIPURIParts.isNumeric(parts.host),

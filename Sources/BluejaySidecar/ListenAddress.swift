@@ -1,21 +1,14 @@
 import BluejayCalls
 
 /// A SIP listener as written on the command line: `udp://0.0.0.0:5060`, `tcp://[::]:5060`.
-public struct ListenAddress: Equatable, CustomStringConvertible, Sendable {
-    public var transport: SIPTransport
-    public var host: String
-    public var port: Int
+public typealias ListenAddress = SIPEndpoint
 
-    public init(transport: SIPTransport, host: String, port: Int) {
-        self.transport = transport
-        self.host = host
-        self.port = port
-    }
-
+extension SIPEndpoint {
     public init(parsing text: String) throws {
         guard let schemeEnd = text.range(of: "://") else {
             throw ConfigError.invalid(key: "sip", value: text, allowed: "udp://HOST:PORT or tcp://HOST:PORT (IPv6 as [::1])")
         }
+        let transport: SIPTransport
         switch text[..<schemeEnd.lowerBound].lowercased() {
         case "udp": transport = .udp
         case "tcp": transport = .tcp
@@ -40,20 +33,14 @@ public struct ListenAddress: Equatable, CustomStringConvertible, Sendable {
             portPart = nil
         }
         guard !hostPart.isEmpty else { throw ConfigError.invalid(key: "sip", value: text, allowed: "a host, e.g. 0.0.0.0") }
-        host = String(hostPart)
+        var port = 5060
         if let portPart {
             guard let p = Int(portPart), (0...65_535).contains(p) else {
                 throw ConfigError.invalid(key: "sip", value: text, allowed: "a port 0-65535")
             }
             port = p
-        } else {
-            port = 5060
         }
-    }
-
-    public var description: String {
-        let h = host.contains(":") ? "[\(host)]" : host
-        return "\(transport.rawValue.lowercased())://\(h):\(port)"
+        self.init(transport: transport, host: String(hostPart), port: port)
     }
 
     public static let defaults = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 5060),
