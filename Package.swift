@@ -70,20 +70,20 @@ let package = Package(
             "BluejaySidecar", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // What the unit tests share: validation of bodies against Bluejay's published schema.
-        .target(name: "BluejayTestSupport", path: "Tests/BluejayTestSupport"),
+        // What the unit tests share: validation of bodies against Bluejay's schema, a manual clock.
+        .target(name: "BluejayTestSupport", dependencies: ["BluejayCalls"], path: "Tests/BluejayTestSupport"),
 
         // Unit tests, one per stage. End-to-end tests against the real binary live in Tests/integration (pytest).
         .testTarget(name: "BluejayJSONTests", dependencies: ["BluejayJSON"]),
         .testTarget(name: "BluejaySIPTests", dependencies: ["BluejaySIP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol", "BluejayTestSupport"]),
         .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
-        .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls"]),
+        .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls", "BluejayTestSupport"]),
         .testTarget(name: "BluejaySidecarClientTests", dependencies: [
             "BluejaySidecarClient", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "BluejayHEPTests", dependencies: ["BluejayHEP"]),
-        .testTarget(name: "BluejayProxyTests", dependencies: ["BluejayProxy", "BluejayCalls", "BluejaySIP"]),
+        .testTarget(name: "BluejayProxyTests", dependencies: ["BluejayProxy", "BluejayCalls", "BluejaySIP", "BluejayTestSupport"]),
         .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
             "BluejayDelivery", "BluejayTestSupport",

@@ -1,18 +1,13 @@
 import BluejayCalls
 import BluejaySIP
+import BluejayTestSupport
 import BluejayStore
 
 /// A manual clock and a recording transport: the user agent runs exactly as on the event loop, minus sockets.
 final class FakeEnvironment: UASEnvironment {
-    final class Timer: SIPTimer {
-        let at: Int64
-        let task: () -> Void
-        var cancelled = false
-        init(at: Int64, task: @escaping () -> Void) { self.at = at; self.task = task }
-        func cancel() { cancelled = true }
-    }
+    let clock = ManualClock()
 
-    var nowMs: Int64 = 1_700_000_000_000
+    var nowMs: Int64 { clock.nowMs }
     /// What was sent: the raw bytes, the parsed message (nil when it does not parse as a whole, e.g. a 400 to a
     /// request with no Call-ID), and where it went.
     struct Sent {
@@ -23,7 +18,6 @@ final class FakeEnvironment: UASEnvironment {
         var message: SIPMessage { parsed! }
     }
     var sent: [Sent] = []
-    var timers: [Timer] = []
     var persisted: [StoredCall] = []
     var ended: [String] = []
     /// When false, persist completions wait until `completePersists()`.
@@ -38,11 +32,7 @@ final class FakeEnvironment: UASEnvironment {
         }
     }
 
-    func schedule(afterMs: Int64, _ task: @escaping () -> Void) -> SIPTimer {
-        let t = Timer(at: nowMs + afterMs, task: task)
-        timers.append(t)
-        return t
-    }
+    func schedule(afterMs: Int64, _ task: @escaping () -> Void) -> SIPTimer { clock.schedule(afterMs: afterMs, task) }
 
     func persist(_ call: StoredCall, done: @escaping (Error?) -> Void) {
         persisted.append(call)
@@ -57,16 +47,7 @@ final class FakeEnvironment: UASEnvironment {
 
     func callEnded(_ callID: String) { ended.append(callID) }
 
-    /// Moves the clock, firing due timers in time order (timers they schedule fire too if due).
-    func advance(_ ms: Int64) {
-        let target = nowMs + ms
-        while let next = timers.filter({ !$0.cancelled && $0.at <= target }).min(by: { $0.at < $1.at }) {
-            nowMs = next.at
-            next.cancelled = true
-            next.task()
-        }
-        nowMs = target
-    }
+    func advance(_ ms: Int64) { clock.advance(ms) }
 
     /// Status codes from the status lines, so messages our parser would refuse still count.
     var statuses: [Int] {

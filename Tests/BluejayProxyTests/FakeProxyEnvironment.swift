@@ -1,16 +1,11 @@
 import BluejayCalls
 import BluejayProxy
 import BluejaySIP
+import BluejayTestSupport
 
 /// A manual clock and a recording transport: the proxy runs exactly as on the event loop, minus sockets.
 final class FakeProxyEnvironment: ProxyEnvironment {
-    final class Timer: SIPTimer {
-        let at: Int64
-        let task: () -> Void
-        var cancelled = false
-        init(at: Int64, task: @escaping () -> Void) { self.at = at; self.task = task }
-        func cancel() { cancelled = true }
-    }
+    let clock = ManualClock()
 
     struct Sent {
         var raw: [UInt8]
@@ -18,9 +13,8 @@ final class FakeProxyEnvironment: ProxyEnvironment {
         var destination: SIPDestination
     }
 
-    var nowMs: Int64 = 1_700_000_000_000
+    var nowMs: Int64 { clock.nowMs }
     var sent: [Sent] = []
-    var timers: [Timer] = []
     var observed: [(message: SIPMessage, side: ProxySide)] = []
     var generated: [(message: SIPMessage, side: ProxySide)] = []
     /// Sends to these hosts fail at once, as a refused TCP connection would.
@@ -33,24 +27,12 @@ final class FakeProxyEnvironment: ProxyEnvironment {
         if unreachable.contains(destination.host) { core?.sendFailed(to: destination) }
     }
 
-    func schedule(afterMs: Int64, _ task: @escaping () -> Void) -> SIPTimer {
-        let t = Timer(at: nowMs + afterMs, task: task)
-        timers.append(t)
-        return t
-    }
+    func schedule(afterMs: Int64, _ task: @escaping () -> Void) -> SIPTimer { clock.schedule(afterMs: afterMs, task) }
 
     func observe(message: SIPMessage, from side: ProxySide) { observed.append((message, side)) }
     func generated(message: SIPMessage, to side: ProxySide) { generated.append((message, side)) }
 
-    func advance(_ ms: Int64) {
-        let target = nowMs + ms
-        while let next = timers.filter({ !$0.cancelled && $0.at <= target }).min(by: { $0.at < $1.at }) {
-            nowMs = next.at
-            next.cancelled = true
-            next.task()
-        }
-        nowMs = target
-    }
+    func advance(_ ms: Int64) { clock.advance(ms) }
 
     /// Returns what was sent and forgets it.
     @discardableResult
