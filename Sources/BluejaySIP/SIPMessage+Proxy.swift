@@ -46,9 +46,7 @@ extension SIPMessage {
                           requestURI: String? = nil) -> SIPMessage {
         let copy = clonedOSIP()
         if let top = OSIP.first(UnsafePointer(copy.field(\.vias)), as: osip_via_t.self) {
-            let params = top.field(\.via_params)
-            if let received { Self.setParam("received", received, in: params) }
-            if let rport, OSIP.param(UnsafePointer(params), "rport") != nil { Self.setParam("rport", String(rport), in: params) }
+            Self.stamp(top, received: received, rport: rport)
         }
         if let ours = Self.makeVia(via) { osip_list_add(copy.field(\.vias), ours, 0) }
 
@@ -206,15 +204,6 @@ extension SIPMessage {
     private static func otherHeader(_ message: UnsafeMutablePointer<osip_message_t>, _ lowercaseName: String) -> UnsafeMutablePointer<osip_header_t>? {
         OSIP.elements(UnsafePointer(message.field(\.headers)), as: osip_header_t.self).first { header in
             header.pointee.hname.map { ASCII.equalsIgnoringCase($0, lowercaseName) } ?? false
-        }
-    }
-
-    private static func setParam(_ name: String, _ value: String, in list: UnsafeMutablePointer<osip_list_t>) {
-        if let existing = OSIP.param(UnsafePointer(list), name) {
-            OSIP.free(existing.pointee.gvalue)
-            existing.pointee.gvalue = OSIP.strdup(value)
-        } else {
-            osip_uri_param_add(list, OSIP.strdup(name), OSIP.strdup(value))
         }
     }
 }

@@ -82,8 +82,9 @@ extension SIPMessage {
         _ = name.withCString { n in value.withCString { v in osip_message_set_header(response, n, v) } }
     }
 
-    /// Adds `received` / fills `rport` on the response's copy of the top Via.
-    private static func stamp(_ via: UnsafeMutablePointer<osip_via_t>, received: String?, rport: Int?) {
+    /// Adds `received` / fills `rport` (RFC 3581, only where it was asked for) on a copy's top Via:
+    /// for responses, and for requests a proxy forwards.
+    static func stamp(_ via: UnsafeMutablePointer<osip_via_t>, received: String?, rport: Int?) {
         let params = via.field(\.via_params)
         if let received {
             set(param: "received", to: received, in: params)
