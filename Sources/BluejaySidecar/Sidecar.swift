@@ -168,14 +168,15 @@ public final class Sidecar: @unchecked Sendable {
     }
 
     /// Graceful shutdown, first half: new INVITEs get 503 while in-dialog requests and the socket keep working.
-    func beginDrain() {
+    /// Returns once the SIP loop has applied it, so no INVITE that arrives after the notice is taken.
+    func beginDrain() async {
         draining = true
         guard let loop = sipLoop, let tracker else { return }
         let proxy = self.proxy
-        loop.execute {
+        try? await loop.submit {
             tracker.acceptingCalls = false
             proxy?.acceptingCalls = false
-        }
+        }.get()
         logger.notice("draining: new calls are refused (503); live calls may finish")
     }
 

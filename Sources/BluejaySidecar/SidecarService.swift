@@ -63,7 +63,7 @@ private struct Drainer: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        sidecar.beginDrain()
+        await sidecar.beginDrain()
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             let live = await sidecar.liveCallCount()
