@@ -16,6 +16,8 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private var nextSequence = 0
     private var nextToWrite = 0
     private var context: ChannelHandlerContext?
+    /// The agent sent EOF: close once every line read so far has been answered.
+    private var inputClosed = false
 
     init(service: AgentService) { self.service = service }
 
@@ -90,6 +92,22 @@ final class AgentConnectionHandler: ChannelInboundHandler {
             wrote = true
         }
         if wrote { context.flush() }
+        closeIfDone()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            pending.removeAll(keepingCapacity: false) // a line cut short by EOF is not a request
+            _ = context.channel.setOption(.autoRead, value: false)
+            closeIfDone()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func closeIfDone() {
+        guard inputClosed, nextToWrite == nextSequence, let context else { return }
+        context.close(promise: nil)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -12,6 +12,8 @@ enum AgentSocketServer {
         let channel = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
+            // An agent that half-closes after its last line still gets every reply before the socket closes.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.pipeline.addHandler(AgentConnectionHandler(service: service))
             }

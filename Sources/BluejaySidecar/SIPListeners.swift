@@ -82,6 +82,9 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private var peerHost = ""
     private var peerPort = 0
     private var localPort = 0
+    /// Closes the connection when a message begun is not complete within the read timeout (a stalled
+    /// stream, or one whose Content-Length promises more than it sends).
+    private var readDeadline: Scheduled<Void>?
 
     init(receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment, logger: Logger) {
         self.receive = receive
@@ -98,6 +101,8 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        readDeadline?.cancel()
+        readDeadline = nil
         environment.unregister(channelID, closedConnection: true)
         context.fireChannelInactive()
     }
@@ -106,9 +111,12 @@ final class SIPStreamHandler: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         buffer.withUnsafeReadableBytes { framer.append($0) }
         let peer = SIPPeer(transport: .tcp, host: peerHost, port: peerPort, channelID: channelID, localPort: localPort)
+        defer { armReadDeadline(context: context) }
         while let frame = framer.next() {
             switch frame {
             case .message(let bytes):
+                readDeadline?.cancel()
+                readDeadline = nil
                 receive(bytes, peer)
             case .keepAlive:
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)
@@ -118,6 +126,22 @@ final class SIPStreamHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
+        }
+    }
+
+    private func armReadDeadline(context: ChannelHandlerContext) {
+        guard framer.bufferedByteCount > 0 else {
+            readDeadline?.cancel()
+            readDeadline = nil
+            return
+        }
+        guard readDeadline == nil, context.channel.isActive else { return }
+        let timeout = environment.streamReadTimeout
+        let (channel, logger, peer, buffered) = (context.channel, logger, "\(peerHost):\(peerPort)", framer.bufferedByteCount)
+        readDeadline = context.eventLoop.scheduleTask(in: timeout) {
+            logger.info("closing SIP TCP connection: message not completed within the read timeout",
+                        metadata: ["peer": "\(peer)", "buffered_bytes": "\(buffered)"])
+            channel.close(promise: nil)
         }
     }
 

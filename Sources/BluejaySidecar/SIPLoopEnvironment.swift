@@ -19,6 +19,8 @@ final class SIPLoopEnvironment: UASEnvironment {
 
     private let outbound: OutboundNumbers
     private let registry: CallRegistry
+    /// A TCP peer that begins a message must finish it within this time (`--read-timeout`).
+    var streamReadTimeout: TimeAmount = .seconds(20)
 
     init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
         self.registry = registry

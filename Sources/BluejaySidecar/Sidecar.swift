@@ -67,6 +67,7 @@ public final class Sidecar: @unchecked Sendable {
         self.flusher = flusher
         self.sipLoop = loop
         let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, outbound: outbound, registry: registry, logger: logger)
+        environment.streamReadTimeout = .seconds(Int64(options.readTimeoutSeconds))
         self.environment = environment
         let tracker: CallTracker
         switch options.mode {

@@ -23,6 +23,9 @@ public struct SidecarOptions: Sendable {
     public var uas = UASConfig()
     public var retry = RetryPolicy()
     public var httpTimeoutMs: Int = 10_000
+    /// A peer that begins a message (HTTP request, SIP over TCP) must finish it within this time, so a stalled
+    /// or trickling client cannot hold a connection and its buffer; idle HTTP connections close after it too.
+    public var readTimeoutSeconds: Int = 20
     public var maxInFlightDeliveries: Int = 16
     /// The HTTP listener (webhook, admin API, metrics, status page); nil turns it off.
     public var http: (host: String, port: Int)? = ("127.0.0.1", 9090)

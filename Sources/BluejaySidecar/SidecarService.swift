@@ -1,6 +1,7 @@
 import BluejayWebhook
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -33,7 +34,10 @@ enum SidecarService {
                                     isReady: { await sidecar.isReady() })
             var httpLogger = logger
             httpLogger[metadataKey: "component"] = "http"
-            let app = Application(router: routes.router(),
+            let readTimeout = TimeAmount.seconds(Int64(options.readTimeoutSeconds))
+            let server = HTTPServerBuilder.http1(configuration: .init(
+                additionalChannelHandlers: [RequestReadDeadline(timeout: readTimeout)], idleTimeout: readTimeout))
+            let app = Application(router: routes.router(), server: server,
                                   configuration: .init(address: .hostname(http.host, port: http.port), serverName: "bluejay-sidecar"),
                                   onServerRunning: { channel in ready(channel.localAddress?.description) },
                                   logger: httpLogger)

@@ -29,6 +29,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "First delivery retry delay, ms. [default: 1000]") var retryInitialMs: String?
     @Option(name: .long, help: "Longest delivery retry delay, ms. [default: 300000]") var retryMaxMs: String?
     @Option(name: .long, help: "Timeout of one POST to Bluejay, ms. [default: 10000]") var httpTimeoutMs: String?
+    @Option(name: .long, help: "Seconds a peer may take to send one whole message once it has begun (an HTTP request, SIP over TCP); also how long an idle HTTP connection is kept. [default: 20]") var readTimeout: String?
     @Option(name: .long, help: "HTTP listener HOST:PORT (webhook, admin API, metrics, status page); off disables it. [default: 127.0.0.1:9090]") var http: String?
     @Option(name: .long, help: "Bearer token for admin routes (env BLUEJAY_SIDECAR_ADMIN_TOKEN); without one they answer loopback only.") var adminToken: String?
     @Option(name: .long, help: "File holding Bluejay's webhook secret (else env BLUEJAY_WEBHOOK_SECRET).") var webhookSecretFile: String?
@@ -121,6 +122,7 @@ struct RunOptions: ParsableArguments {
         }
         o.retry = RetryPolicy(initialMs: Int64(initial), maxMs: Int64(max))
         o.httpTimeoutMs = try int("http_timeout_ms", httpTimeoutMs, default: 10_000, range: 1...600_000)
+        o.readTimeoutSeconds = try int("read_timeout", readTimeout, default: 20, range: 1...3_600)
         let httpText = value("http", http, default: "127.0.0.1:9090")!
         do { o.http = try RunCommand.parseHTTP(httpText) } catch {
             throw ConfigError.invalid(key: "http", value: httpText, allowed: "HOST:PORT (IPv6 as [::1]:9090) or off")
