@@ -57,6 +57,40 @@ def options(family: int, host: str, transport: str, n: int) -> int:
         s.close()
 
 
+def oversized() -> dict:
+    """The largest UDP datagram (a valid OPTIONS padded to 65,507 bytes) is answered; a 200 KB message on TCP,
+    over the 64 KiB limit, gets its connection closed."""
+    def padded(transport: str, local: int, size: int) -> bytes:
+        head = (f"OPTIONS sip:probe@127.0.0.1:{PORT} SIP/2.0\r\n"
+                f"Via: SIP/2.0/{transport} 127.0.0.1:{local};branch=z9hG4bK-big-{transport}\r\n"
+                f"Max-Forwards: 70\r\nFrom: <sip:p@127.0.0.1>;tag=big\r\nTo: <sip:probe@127.0.0.1>\r\n"
+                f"Call-ID: big-{transport}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nX-Pad: ").encode()
+        tail = b"\r\nContent-Length: 0\r\n\r\n"
+        return head + b"p" * (size - len(head) - len(tail)) + tail
+    result = {}
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    u.settimeout(3)
+    try:
+        u.sendto(padded("UDP", u.getsockname()[1], 65507), ("127.0.0.1", PORT))
+        result["udp_65507_status"] = int(u.recvfrom(65535)[0].split(b" ", 2)[1])
+    except (OSError, ValueError, IndexError):
+        result["udp_65507_status"] = 0
+    finally:
+        u.close()
+    t = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+    try:
+        t.sendall(padded("TCP", t.getsockname()[1], 200_000))
+        result["tcp_200k_closed"] = t.recv(65535) == b""
+    except ConnectionResetError:
+        result["tcp_200k_closed"] = True
+    except OSError:
+        result["tcp_200k_closed"] = False
+    finally:
+        t.close()
+    return result
+
+
 def tcp_keepalive() -> bytes:
     """RFC 5626 §3.5.1: a CRLFCRLF ping on a SIP TCP connection is answered with CRLF."""
     c = socket.create_connection(("127.0.0.1", PORT), timeout=3)
@@ -158,6 +192,7 @@ def main() -> None:
         c.close()
         time.sleep(0.5)
         summary = {
+            "oversized": oversized(),
             "files": len(files), "datagrams": len(datagrams), "tcp_connections": tcp_sent,
             "alive_after": proc.poll() is None,
             "options_udp4": options(socket.AF_INET, "127.0.0.1", "UDP", 1),

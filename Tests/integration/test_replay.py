@@ -27,6 +27,7 @@ def test_torture_and_garbage_cost_nothing(netns):
     assert summary["options_tcp4"] == 200, detail
     assert summary["options_udp6"] == 200, detail
     assert summary["tcp_keepalive_reply"] == "0d0a", detail
+    assert summary["oversized"] == {"udp_65507_status": 200, "tcp_200k_closed": True}, detail
     call = summary["ipv6_call"]
     assert call["invite"][-1] == 200 and call["bye"] == 200, detail
     assert call["sdp_ipv6_inactive"] is True, detail
