@@ -105,10 +105,18 @@ public final class Sidecar: @unchecked Sendable {
         }
         let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
         channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
-        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in tracker.sweep() }
+        let limit = CallDurationLimit(maxMs: options.maxCallDurationMs)
+        let registry = self.registry
+        let log = logger
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            tracker.sweep()
+            // Call states and events first, then flushes: the writer runs them in this order.
+            environment.retryBacklog()
+            flusher.retryFailed()
+            limit.enforce(nowMs: environment.nowMs, registry: registry, tracker: tracker, flusher: flusher, logger: log)
+        }
         // Retention: at start and hourly, drop what Bluejay already has (dead letters stay for an operator).
         let retentionMs = Int64(options.retentionDays) * 86_400_000
-        let log = logger
         pruner = loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .hours(1)) { _ in
             let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - retentionMs
             writer.submit({ db in
