@@ -81,7 +81,7 @@ public final class Sidecar: @unchecked Sendable {
         let open = try reader.read { db in try Ledger.openCalls(in: db) }
         for (e164, id) in try reader.read({ db in try WebhookStore.unclaimedOutbound(in: db) }) { outbound.add(e164: e164, ids: [id]) }
         try loop.submit { tracker.restore(open) }.wait()
-        for call in open where call.state != .active { flusher.flush(call.callID, done: nil) }
+        try loop.submit { for call in open where call.state != .active { flusher.flush(call.callID, done: nil) } }.wait()
         if !open.isEmpty { logger.info("recovered open calls from the store", metadata: ["calls": "\(open.count)"]) }
 
         try worker.start()

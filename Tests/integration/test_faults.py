@@ -106,12 +106,18 @@ def test_bluejay_outage_503_hang_reset_then_everything_arrives(sidecar_factory, 
 # --- kill -9 under load -----------------------------------------------------------------------------------
 
 @pytest.mark.timeout(120)
-def test_kill9_under_load_loses_nothing_acknowledged(sidecar, standin, unique):
+def test_kill9_under_load_loses_nothing_acknowledged(sidecar, standin, start_sipp, unique):
     prefix = unique("k9")
     load = Load(sidecar, prefix, calls=24, writers=4)
+    # SIPp calls in flight across the crash: their INVITEs and BYEs are retransmitted until the restarted
+    # sidecar answers them.
+    sipp_prefix = unique("k9sipp")
+    sipp_sims = [f"{sipp_prefix}-{i}" for i in range(1, 21)]
     try:
         load.invite_all()
         load.start_writers()
+        sipp = start_sipp("uac-basic.xml", sidecar.sip_port, transport="u1", calls=len(sipp_sims), rate=20,
+                          inf=[(s, sipp_prefix, 700) for s in sipp_sims], call_id_prefix=sipp_prefix, timeout=60)
         time.sleep(0.3)
         half = load.calls[: len(load.calls) // 2]
         crash_after = random.randint(3, len(half) - 2)   # a random point among the BYEs
@@ -144,11 +150,18 @@ def test_kill9_under_load_loses_nothing_acknowledged(sidecar, standin, unique):
             c.acked.append(name)
             assert load.bye(c) == 200, f"{c.call_id}: BYE after the restart"
         client.close()
-        standin.wait_for(len(load.calls), timeout=30, status=200)
+        res = sipp.wait()
+        assert res.ok and res.successful == len(sipp_sims), res.describe()
+        standin.wait_for(len(load.calls) + len(sipp_sims), timeout=30, status=200)
         standin.wait_quiet(quiet_s=1.0, timeout=10)
         figures = check_flushed(standin, load.calls, redelivery_allowed=True)
+        bodies = standin.delivered_bodies()
+        for sim in sipp_sims:
+            distinct = {json.dumps(b, sort_keys=True) for b in bodies.get(sim, [])}
+            assert len(distinct) == 1, f"SIPp call {sim}: {len(distinct)} different bodies: {standin.summary()[-1500:]}"
         assert standin.problems == []
-        report("kill -9 under load", **figures, killed_after_byes=crash_after,
+        report("kill -9 under load", **figures, sipp_calls_across_crash=len(sipp_sims),
+               sipp_retransmissions=res.retransmissions, killed_after_byes=crash_after,
                bye_retransmissions_481=len(ended_before), invite_retransmissions_200=reinvited)
     finally:
         load.close()
