@@ -48,6 +48,19 @@ final class UserAgentServerHangUpTests: XCTestCase {
         XCTAssertEqual(env.sent.count, sentBefore, "answered: no more retransmissions")
     }
 
+    func testSessionNobodyRefreshesEndsWithAByeMarkedSessionExpired() throws {
+        uas.receive(SIPText.request("INVITE", extra: ["Session-Expires: 90;refresher=uac", "Supported: timer", "X-Simulation-Result-Id: s"],
+                                    body: SIPText.sdp), from: udpPeer)
+        let tag = env.drain().last!.toTag!
+        uas.receive(SIPText.request("ACK", toTag: tag), from: udpPeer)
+        env.advance(61_000) // 90 s - min(32 s, 90/3 s) = 60 s without a refresh (RFC 4028 §10)
+        let bye = try XCTUnwrap(env.sent.last?.parsed)
+        XCTAssertEqual(bye.method, "BYE")
+        XCTAssertEqual(bye.headerValues("Reason"), ["SIP;text=\"session_expired\""])
+        XCTAssertEqual(env.persisted.last?.endReason, "session_expired")
+        XCTAssertEqual(registry.entry("call-1@test")?.state, .ended)
+    }
+
     func testNoByeBeforeTheAck() {
         uas.receive(SIPText.invite(), from: udpPeer)
         env.drain()

@@ -253,6 +253,33 @@ def test_max_call_duration_ends_and_flushes_marked(sidecar_factory, standin, uni
     agent.close()
 
 
+@pytest.mark.timeout(45)
+def test_max_call_duration_in_mirror_mode_ends_the_call_locally(sidecar_factory, standin, unique):
+    """A mirror answers nothing: it cannot hang up, but a call whose end it never saw is still ended and flushed."""
+    import hep as H
+    from sipp import HOST, free_port
+    port = free_port("udp")
+    sc = sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, transports=(),
+                         args=["--mode", "mirror", "--mirror", f"udp://{HOST}:{port}", "--max-call-duration", "2s"])
+    prefix = unique("maxdur-mirror")
+    sim, cid = f"{prefix}-sim", f"{prefix}-1@bluejay-test"
+    call = H.MirroredCall(cid, sim, caller=(HOST, 5070), callee=(HOST, 5080))
+    sender = H.MirrorSender(port)
+    try:
+        sender.send(call.setup(), how="hep")   # INVITE, 200, ACK: and then nothing
+        agent = AgentClient(sc.socket_path, timeout=5)
+        agent.wait_state(call_id=cid, timeout=10)
+        assert agent.request(A.tool_call("mirrored", {}, 1, call_id=cid, start_offset_ms=1))["ok"] is True
+        (req,) = standin.wait_for(1, timeout=10, status=200)
+        md = req.body["metadata"]
+        assert (md["end_reason"], md["ended_by"]) == ("max_call_duration", "system"), md
+        assert [t["name"] for t in req.body["tool_calls"]] == ["mirrored"]
+        agent.close()
+    finally:
+        sender.close()
+    report("BYE never arrives, mode mirror (--max-call-duration 2s)", calls=1, records=1, lost=0)
+
+
 # --- data directory full ----------------------------------------------------------------------------------
 
 class Tmpfs:
