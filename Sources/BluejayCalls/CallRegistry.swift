@@ -89,6 +89,12 @@ public final class CallRegistry: @unchecked Sendable {
         return Array(byCallID.values)
     }
 
+    /// Calls not ended nor flushed whose INVITE (or `start`) came before `cutoffMs`.
+    public func overdue(invitedBeforeMs cutoffMs: Int64) -> [CallEntry] {
+        lock.lock(); defer { lock.unlock() }
+        return byCallID.values.filter { $0.state != .ended && !$0.flushed && $0.invitedAtMs <= cutoffMs }
+    }
+
     private func rememberFlushed(_ callID: String) {
         flushedOrder.append(callID)
         while flushedOrder.count - flushedHead > flushedRetention {

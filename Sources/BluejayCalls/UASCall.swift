@@ -29,6 +29,15 @@ final class UASCall {
     /// The caller's last offer put us on hold (sendonly/inactive).
     var onHold = false
     var localSDP: [UInt8] = []
+    /// Rebuilt from the store after a restart: the INVITE's transaction died with the old process.
+    var restored = false
+    /// What a BYE of ours needs (RFC 3261 §12.1.1): the caller's Contact, the Record-Route set, the flow the
+    /// INVITE came on and the host we answered as. Not kept across restarts.
+    var remoteTarget: String?
+    var routeSet: [String] = []
+    var peer: SIPPeer?
+    var localHost = ""
+    var localCSeq: UInt32 = 0
 
     init(callID: String, localTag: String, remoteTag: String?, fromHeader: String, toHeader: String,
          simulationResultID: String?, sipHeadersJSON: [UInt8], invitedAtMs: Int64, remoteCSeq: UInt32, sdpSessionID: UInt64) {

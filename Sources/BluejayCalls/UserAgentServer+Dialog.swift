@@ -107,7 +107,9 @@ extension UserAgentServer {
             respond(inviteTx, 487)
             call.inviteTransaction = nil
         }
+        let hangUp = canHangUp(call)
         end(call, by: by, reason: reason, then: nil)
+        if hangUp { self.hangUp(call, reason: reason) }
         return true
     }
 
@@ -132,6 +134,7 @@ extension UserAgentServer {
             call.state = state
             let viaSIP = !s.localTag.isEmpty // a ledger the agent opened with `start` has no dialog
             if state == .active && viaSIP {
+                call.restored = true
                 calls[s.callID] = call
                 liveCalls += 1
                 SIPMetrics.activeCalls.record(liveCalls)

@@ -5,7 +5,13 @@ import BluejayStore
 extension UserAgentServer {
     func handleInitialInvite(_ tx: ServerTransaction, peer: SIPPeer) {
         let invite: SIPMessage = tx.request
-        if calls[invite.callID] != nil {
+        if let existing = calls[invite.callID] {
+            if existing.restored, existing.state == .active, existing.remoteTag == invite.fromTag {
+                // The caller retransmits an INVITE whose 2xx a crash may have swallowed: answer it again with the
+                // same dialog, as the lost transaction would have.
+                reanswer(existing, tx: tx, peer: peer)
+                return
+            }
             // Same Call-ID, new transaction, no To tag: a merged or looped request (§8.2.2.2).
             respond(tx, 482)
             return
@@ -56,6 +62,10 @@ extension UserAgentServer {
                            simulationResultID: simulationResultID, sipHeadersJSON: Self.headersJSON(invite.xHeaders),
                            invitedAtMs: environment.nowMs, remoteCSeq: invite.cseqNumber, sdpSessionID: sessionID)
         call.localSDP = sdp
+        call.remoteTarget = invite.contactURI
+        call.routeSet = invite.headerValues("Record-Route")
+        call.peer = peer
+        call.localHost = host
         call.inviteTransaction = tx
         tx.call = call
         calls[call.callID] = call
@@ -105,6 +115,22 @@ extension UserAgentServer {
         record("call_answered", call, atMs: call.answeredAtMs, description: "answered by the sidecar (mode uas)")
         awaitAck(call, cseq: cseq, response: bytes, destination: tx.destination)
         armSessionTimer(call)
+    }
+
+    /// A restored call's INVITE again: 200 with the dialog's tag, the SDP answered afresh, awaiting the ACK.
+    private func reanswer(_ call: UASCall, tx: ServerTransaction, peer: SIPPeer) {
+        let invite: SIPMessage = tx.request
+        let host = advertisedHost(for: invite)
+        if call.localSDP.isEmpty {
+            call.localSDP = invite.body.isEmpty
+                ? SDPAnswer.offer(localAddress: host, sessionID: call.sdpSessionID)
+                : SDPAnswer.answer(to: invite.body, localAddress: host, sessionID: call.sdpSessionID) ?? []
+        }
+        call.remoteCSeq = max(call.remoteCSeq, invite.cseqNumber)
+        var headers: [(String, String)] = [("Contact", contact(host: host, peer: peer)), ("Allow", Self.allow), ("Supported", "timer")]
+        headers += sessionTimerHeaders(call)
+        guard let bytes = respond(tx, 200, toTag: call.localTag, headers: headers, contentType: "application/sdp", body: call.localSDP) else { return }
+        awaitAck(call, cseq: invite.cseqNumber, response: bytes, destination: tx.destination)
     }
 
     /// Retransmits a 2xx over UDP until its ACK; no ACK in 64·T1 ends the call (§13.3.1.4).

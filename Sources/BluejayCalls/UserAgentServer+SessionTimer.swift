@@ -32,7 +32,9 @@ extension UserAgentServer {
         call.sessionTimer = environment.schedule(afterMs: ms) { [weak self, weak call] in
             guard let self, let call, call.state == .active else { return }
             self.logger.info("session expired without refresh", metadata: ["call_id": "\(call.callID)"])
+            let hangUp = self.canHangUp(call)
             self.end(call, by: "system", reason: "session_expired", then: nil)
+            if hangUp { self.hangUp(call, reason: "session_expired") } // RFC 4028 §10: the UAS SHOULD send a BYE
         }
     }
 }

@@ -21,6 +21,8 @@ public final class UserAgentServer {
     /// Set while draining: new INVITEs get 503.
     public var acceptingCalls = true
     public internal(set) var counters = Counters()
+    /// Our BYEs awaiting an answer over UDP, by Via branch.
+    var hangUps: [String: Retransmission] = [:]
 
     public struct Counters: Sendable {
         public var received = 0
@@ -62,7 +64,7 @@ public final class UserAgentServer {
         switch SIPMessage.parse(bytes) {
         case .message(let message):
             SIPMetrics.message(direction: "in", method: message.method, code: message.isRequest ? 0 : message.statusCode)
-            guard message.isRequest else { return } // a UAS sends no requests, so responses have no transaction here
+            guard message.isRequest else { return responseReceived(message) } // only our BYEs have client transactions
             handle(message, from: peer)
         case .badRequest(let message, let error):
             counters.badRequests += 1

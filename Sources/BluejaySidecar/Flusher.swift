@@ -24,6 +24,10 @@ final class Flusher: @unchecked Sendable {
     var onEnqueued: (() -> Void)?
     /// Lingering calls; touched on `loop` only.
     private var lingering: [String: Scheduled<Void>] = [:]
+    /// Calls whose flush the store refused (disk full, read-only): flushed again by `retryFailed()`. On `loop` only.
+    private var failed: Set<String> = []
+    /// Ends decided here (`end`), written in the flush's own transaction until one commits. On `loop` only.
+    private var endings: [String: (atMs: Int64, by: String, reason: String)] = [:]
 
     /// Flushes every lingering call now (shutdown: nothing waits for a linger that will never end).
     func flushLingering() -> EventLoopFuture<Void> {
@@ -60,13 +64,9 @@ final class Flusher: @unchecked Sendable {
 
     /// The agent said `end`: flush now if the call is over, else as soon as it is (no linger).
     func agentEnded(_ callID: String, done: @escaping (Error?) -> Void) {
-        guard var entry = registry.update(callID, { $0.agentDone = true }) else { return done(nil) }
-        if !entry.viaSIP && entry.state != .ended {
-            // A ledger the agent opened: its `end` is the end of the call.
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            entry = registry.update(callID) { $0.state = .ended; $0.endedAtMs = now } ?? entry
-            writer.submit({ db in try Ledger.end(callID: callID, atMs: now, by: "agent", reason: "agent_end", in: db) })
-        }
+        guard let entry = registry.update(callID, { $0.agentDone = true }) else { return done(nil) }
+        // A ledger the agent opened: its `end` is the end of the call.
+        if !entry.viaSIP && entry.state != .ended { return end(callID, by: "agent", reason: "agent_end", done: done) }
         guard entry.state == .ended else { return done(nil) }
         loop.execute { [self] in
             lingering.removeValue(forKey: callID)?.cancel()
@@ -74,11 +74,27 @@ final class Flusher: @unchecked Sendable {
         }
     }
 
-    /// Flushes `callID` if its ledger is still open; a second flush of the same call does nothing.
+    /// Ends a call no SIP side will end (a ledger the agent opened, a call the tracker no longer follows) and
+    /// flushes it now, marked with who ended it and why. The end is written again before each flush retry.
+    func end(_ callID: String, by: String, reason: String, done: @escaping (Error?) -> Void) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        guard registry.update(callID, { $0.agentDone = true; $0.state = .ended; $0.endedAtMs = now }) != nil else { return done(nil) }
+        loop.execute { [self] in
+            endings[callID] = (now, by, reason)
+            lingering.removeValue(forKey: callID)?.cancel()
+            flush(callID, done: done)
+        }
+    }
+
+    /// Flushes `callID` if its ledger is still open; a second flush of the same call does nothing. On `loop`.
     func flush(_ callID: String, done: ((Error?) -> Void)?) {
         let registry = self.registry
         let logger = self.logger
+        var closed = false
+        loop.preconditionInEventLoop()
+        let ending = endings[callID]
         writer.submit({ db in
+            if let ending { try Ledger.end(callID: callID, atMs: ending.atMs, by: ending.by, reason: ending.reason, in: db) }
             guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
             let records = try Ledger.records(callID: callID, in: db)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -100,11 +116,27 @@ final class Flusher: @unchecked Sendable {
                 logger.info("call not sent to Bluejay: \(why)", metadata: ["call_id": "\(callID)", "records": "\(records.count)"])
             }
             // Inside the transaction, so a record queued behind this flush sees the call closed.
-            registry.update(callID) { $0.flushed = true }
+            registry.update(callID) { if !$0.flushed { $0.flushed = true; closed = true } }
         }, completion: { [self] error in
-            if let error { logger.error("flush failed", metadata: ["call_id": "\(callID)", "error": "\(error)"]) }
+            if let error {
+                // The transaction rolled back: the ledger is open again, and the flush is tried again.
+                if closed { registry.update(callID) { $0.flushed = false } }
+                logger.error("flush failed", metadata: ["call_id": "\(callID)", "error": "\(error)"])
+                if case .unavailable? = error as? StoreError { loop.execute { [self] in failed.insert(callID) } }
+            } else if ending != nil {
+                loop.execute { [self] in endings[callID] = nil }
+            }
             onEnqueued?()
             done?(error)
         })
+    }
+
+    /// Flushes again the calls the store refused to flush; about once a second, on `loop`.
+    func retryFailed() {
+        loop.preconditionInEventLoop()
+        guard !failed.isEmpty else { return }
+        let calls = failed
+        failed = []
+        for callID in calls { flush(callID, done: nil) }
     }
 }

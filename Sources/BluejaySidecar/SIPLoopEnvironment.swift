@@ -21,6 +21,7 @@ final class SIPLoopEnvironment: UASEnvironment {
     private let registry: CallRegistry
     /// A TCP peer that begins a message must finish it within this time (`--read-timeout`).
     var streamReadTimeout: TimeAmount = .seconds(20)
+    private let backlog = StoreBacklog()
 
     init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
         self.registry = registry
@@ -157,20 +158,51 @@ final class SIPLoopEnvironment: UASEnvironment {
     }
 
     func persist(_ call: StoredCall, done: @escaping (Error?) -> Void) {
-        let loop = self.loop
-        writer.submit({ db in try Ledger.upsert(call, in: db) }, completion: { error in loop.execute { done(error) } })
+        write(call, seq: backlog.willPersist(call.callID), done: done)
     }
 
-    func callEnded(_ callID: String) { flusher.callEnded(callID) }
+    private func write(_ call: StoredCall, seq: Int, done: @escaping (Error?) -> Void) {
+        let loop = self.loop
+        writer.submit({ db in try Ledger.upsert(call, in: db) }, completion: { [self] error in
+            loop.execute {
+                self.backlog.persisted(call, seq: seq, error: error)
+                done(error)
+            }
+        })
+    }
+
+    func callEnded(_ callID: String) {
+        if backlog.deferEnd(callID) {
+            logger.warning("call ended while the store is unavailable: flushed once its state is stored", metadata: ["call_id": "\(callID)"])
+            return
+        }
+        flusher.callEnded(callID)
+    }
 
     /// SIP-derived events go to the ledger like the agent's, as kind `sip_event` (not "something the agent
     /// recorded" when deciding whether an unanswered call is worth a body).
     func record(_ event: SIPCallEvent, callID: String) {
         let record = StoredRecord(kind: SIPCallEvent.recordKind, startIsOffset: false, startValue: event.atMs, fragment: event.fragment)
+        appendEvent(record, callID: callID) { [self] error in
+            if error != nil { backlog.eventFailed(record, callID: callID) }
+        }
+    }
+
+    /// `done` runs on the loop after the commit (nil) or the failure.
+    private func appendEvent(_ record: StoredRecord, callID: String, done: @escaping (Error?) -> Void) {
         let registry = self.registry
+        let loop = self.loop
         writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, completion: { error in
             if error == nil { registry.update(callID) { $0.recordCount += 1 } }
+            loop.execute { done(error) }
         })
+    }
+
+    /// Writes again what the store refused while it was unavailable; about once a second, on the loop.
+    func retryBacklog() {
+        backlog.retry(persist: { call, seq, done in write(call, seq: seq, done: done) },
+                      record: { record, callID, done in appendEvent(record, callID: callID, done: done) },
+                      ended: { [flusher] callID in flusher.callEnded(callID) })
     }
 }
 

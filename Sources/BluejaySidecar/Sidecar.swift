@@ -82,7 +82,7 @@ public final class Sidecar: @unchecked Sendable {
         let open = try reader.read { db in try Ledger.openCalls(in: db) }
         for (e164, id) in try reader.read({ db in try WebhookStore.unclaimedOutbound(in: db) }) { outbound.add(e164: e164, ids: [id]) }
         try loop.submit { tracker.restore(open) }.wait()
-        for call in open where call.state != .active { flusher.flush(call.callID, done: nil) }
+        try loop.submit { for call in open where call.state != .active { flusher.flush(call.callID, done: nil) } }.wait()
         if !open.isEmpty { logger.info("recovered open calls from the store", metadata: ["calls": "\(open.count)"]) }
 
         try worker.start()
@@ -106,10 +106,18 @@ public final class Sidecar: @unchecked Sendable {
         }
         let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
         channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
-        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in tracker.sweep() }
+        let limit = CallDurationLimit(maxMs: options.maxCallDurationMs)
+        let registry = self.registry
+        let log = logger
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            tracker.sweep()
+            // Call states and events first, then flushes: the writer runs them in this order.
+            environment.retryBacklog()
+            flusher.retryFailed()
+            limit.enforce(nowMs: environment.nowMs, registry: registry, tracker: tracker, flusher: flusher, logger: log)
+        }
         // Retention: at start and hourly, drop what Bluejay already has (dead letters stay for an operator).
         let retentionMs = Int64(options.retentionDays) * 86_400_000
-        let log = logger
         pruner = loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .hours(1)) { _ in
             let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - retentionMs
             writer.submit({ db in

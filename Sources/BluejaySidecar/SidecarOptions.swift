@@ -20,6 +20,8 @@ public struct SidecarOptions: Sendable {
     public var apiKey: String?
     public var dryRunDirectory: String?
     public var lingerMs: Int64 = 2_000
+    /// A call up longer than this (counted from its INVITE) is ended by the sidecar and flushed.
+    public var maxCallDurationMs: Int64 = 4 * 3_600_000
     public var uas = UASConfig()
     public var retry = RetryPolicy()
     public var httpTimeoutMs: Int = 10_000

@@ -32,8 +32,13 @@ public final class StoreWriter: @unchecked Sendable {
     public init(path: String, logger: Logger) throws {
         self.path = path
         self.logger = logger
-        db = try SQLiteConnection(path: path)
-        try StoreSchema.apply(to: db)
+        do {
+            db = try SQLiteConnection(path: path)
+            try StoreSchema.apply(to: db)
+        } catch let error as SQLiteError {
+            // Name the store: "attempt to write a readonly database" alone does not say which file or why.
+            throw error.message.contains(path) ? error : SQLiteError(code: error.code, message: "\(error.message) (store \(path))")
+        }
         let thread = Thread { [weak self] in self?.run() }
         thread.name = "bluejay-store-writer"
         self.thread = thread

@@ -16,6 +16,10 @@ Per-test behaviour (all thread-safe):
   * ``fail_all(status=503, retry_after=None)`` / ``clear_failures()``
   * ``hang_next(n, seconds=5)``: the next n requests get no answer; the
     connection is dropped after ``seconds`` (bounded, and cut short by stop()).
+  * ``outage(kind)`` / ``end_outage()``: an outage of any length, until ended:
+    ``"503"`` (or any status text) answers that status, ``"hang"`` reads the
+    request and never answers (the connection is dropped when the outage ends),
+    ``"reset"`` reads the request and closes the TCP connection abruptly (RST).
 
 In-process use (pytest)::
 
@@ -34,6 +38,7 @@ import argparse
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -96,7 +101,7 @@ class Recorded:
     raw_body: bytes
     body: Any = None         # parsed JSON, or None
     status: Optional[int] = None   # what we answered; None while pending / when hung up
-    outcome: str = "pending"       # ok | rejected | failed | hung | invalid | unauthorized | not_found
+    outcome: str = "pending"       # ok | rejected | failed | hung | reset | invalid | unauthorized | not_found
     problems: list[str] = field(default_factory=list)
     connection_id: int = 0   # same id => same TCP connection (keep-alive)
 
@@ -232,6 +237,26 @@ class _Handler(BaseHTTPRequestHandler):
                 s._fail(rec, "schema", "; ".join(f"{d['loc']}: {d['msg']}" for d in detail), detail)
 
         action, arg = s._take_action(rec)
+        if action == "reset":
+            rec.outcome = "reset"
+            s._notify(rec)
+            self.close_connection = True
+            try:  # SO_LINGER 0: close() sends RST instead of FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            except OSError:
+                pass
+            return
+        if action == "hang_outage":
+            rec.outcome = "hung"
+            s._notify(rec)
+            s._hang_until_outage_ends()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         if action == "hang":
             rec.outcome = "hung"
             s._hang(arg)
@@ -293,6 +318,8 @@ class BluejayStandin:
         self._fail_all: Optional[tuple[int, Optional[int]]] = None
         self._hang_next = 0
         self._hang_seconds = 5.0
+        self._outage: Optional[str] = None
+        self._outage_over = threading.Event()
         self._stopping = threading.Event()
         self._conn_seq = 0
         self._server: Optional[ThreadingHTTPServer] = None
@@ -363,6 +390,22 @@ class BluejayStandin:
             self._hang_next = n
             self._hang_seconds = min(float(seconds), HANG_BOUND_S)
 
+    def outage(self, kind: str) -> None:
+        """Start (or switch) an outage: "503" (any status text), "hang" or "reset" (see the module doc)."""
+        if kind not in ("hang", "reset") and not kind.isdigit():
+            raise ValueError(f"unknown outage kind {kind!r}")
+        with self._lock:
+            if self._outage == "hang" and kind != "hang":
+                self._outage_over.set()  # requests hanging so far are let go
+            if kind == "hang":
+                self._outage_over = threading.Event()
+            self._outage = kind
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self._outage = None
+            self._outage_over.set()
+
     def reset(self) -> None:
         """Back to plain 200s and forget everything recorded."""
         with self._lock:
@@ -370,6 +413,8 @@ class BluejayStandin:
             self._fail_next = 0
             self._fail_all = None
             self._hang_next = 0
+            self._outage = None
+            self._outage_over.set()
             self._requests.clear()
             self._failures.clear()
 
@@ -486,6 +531,12 @@ class BluejayStandin:
             if self._hang_next > 0:
                 self._hang_next -= 1
                 return "hang", self._hang_seconds
+            if self._outage == "hang":
+                return "hang_outage", None
+            if self._outage == "reset":
+                return "reset", None
+            if self._outage is not None:
+                return "fail", (int(self._outage), None)
             if self._fail_next > 0:
                 self._fail_next -= 1
                 return "fail", self._fail_next_arg
@@ -496,6 +547,13 @@ class BluejayStandin:
     def _rejected_ids(self) -> set[str]:
         with self._lock:
             return set(self._reject)
+
+    def _hang_until_outage_ends(self) -> None:
+        with self._lock:
+            over = self._outage_over
+        deadline = time.monotonic() + HANG_BOUND_S
+        while not over.is_set() and not self._stopping.is_set() and time.monotonic() < deadline:
+            over.wait(0.1)
 
     def _hang(self, seconds: float) -> None:
         self._stopping.wait(timeout=min(seconds, HANG_BOUND_S))

@@ -70,7 +70,8 @@ class Sidecar:
                  api_key_via: str = "file", args: Sequence[str] = (), env: Optional[dict] = None,
                  sip_port: Optional[int] = None, transports: Sequence[str] = ("udp", "tcp"),
                  linger_ms: int = 200, log_level: Optional[str] = "debug", binary: Optional[Path] = None,
-                 default_args: bool = True, http: Optional[bool] = None, http_port: Optional[int] = None):
+                 default_args: bool = True, http: Optional[bool] = None, http_port: Optional[int] = None,
+                 netns: Optional[str] = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = Path(binary) if binary else sidecar_bin()
@@ -97,6 +98,8 @@ class Sidecar:
         # refuse unknown flags); True: always; False: never (``--http off``).
         self.http = http
         self.http_port = http_port or free_port("tcp")
+        # Run inside this network namespace (`ip netns exec`, which execs: signals reach the sidecar itself).
+        self.netns = netns
         self.proc: Optional[subprocess.Popen] = None
         self.starts = 0
         self._stderr_fh = None
@@ -104,7 +107,8 @@ class Sidecar:
 
     # --- command line ------------------------------------------------------
     def command(self) -> list[str]:
-        cmd = [str(self.binary)]
+        cmd = ["ip", "netns", "exec", self.netns] if self.netns else []
+        cmd.append(str(self.binary))
         for t in self.transports:
             cmd += ["--sip", f"{t}://{HOST}:{self.sip_port}"]
         cmd += ["--socket", str(self.socket_path), "--data-dir", str(self.data_dir)]

@@ -200,7 +200,8 @@ class SippProcess:
                  call_id_prefix: Optional[str] = None, cid_str: Optional[str] = None,
                  extra: Sequence[str] = (), timeout: float = 60, local_port: Optional[int] = None,
                  workdir: Optional[Union[str, os.PathLike]] = None, no_retrans: bool = False,
-                 trace_msg: bool = True, name: Optional[str] = None):
+                 trace_msg: bool = True, name: Optional[str] = None, local_ip: str = HOST,
+                 netns: Optional[str] = None):
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="sipp-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         label = name or (Path(scenario).stem if scenario else f"sn-{builtin}")
@@ -210,7 +211,8 @@ class SippProcess:
         f = lambda suffix: self.workdir / f"{stamp}{suffix}"  # noqa: E731
         self.paths = dict(stat=f("_stat.csv"), err=f("_errors.log"), msg=f("_messages.log"),
                           log=f("_logs.log"), screen=f("_screen.log"), out=f("_stdout.log"))
-        cmd = [SIPP]
+        # netns: run inside that network namespace (`ip netns exec` execs, so signals reach SIPp itself)
+        cmd = (["ip", "netns", "exec", netns] if netns else []) + [SIPP]
         if remote:
             cmd.append(remote)
         if builtin:
@@ -218,8 +220,8 @@ class SippProcess:
         else:
             cmd += ["-sf", str(scenario_path(scenario))]
         cmd += ["-m", str(calls), "-r", str(rate), "-rp", "1000",
-                "-t", transport, "-i", HOST, "-p", str(self.local_port), "-mi", HOST,
-                "-ci", HOST, "-cp", str(free_port("udp")),
+                "-t", transport, "-i", local_ip, "-p", str(self.local_port), "-mi", local_ip,
+                "-ci", local_ip, "-cp", str(free_port("udp")),
                 "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
                 "-trace_stat", "-stf", str(self.paths["stat"]), "-fd", "1",
                 "-trace_err", "-error_file", str(self.paths["err"]),

@@ -34,6 +34,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token for admin routes (env BLUEJAY_SIDECAR_ADMIN_TOKEN); without one they answer loopback only.") var adminToken: String?
     @Option(name: .long, help: "File holding Bluejay's webhook secret (else env BLUEJAY_WEBHOOK_SECRET).") var webhookSecretFile: String?
     @Option(name: .long, help: "Seconds a SIGTERM waits for live calls to end before closing. [default: 30]") var drainTimeout: String?
+    @Option(name: .long, help: "Longest call: one still up after this long (no BYE, or a BYE that never arrived) is ended and flushed, marked end_reason max_call_duration. Seconds, or a number with ms, s, m or h. [default: 4h]") var maxCallDuration: String?
     @Option(name: .long, help: "Days to keep flushed calls' records and delivered bodies (dead letters are kept). [default: 7]") var retentionDays: String?
     @Option(name: .long, help: "SIP-derived events (answered, DTMF, hold/resume, transfer, ended) in each call's body: on or off. [default: on]") var sipEvents: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]") var logLevel: String?
@@ -137,6 +138,12 @@ struct RunOptions: ParsableArguments {
         guard events == "on" || events == "off" else { throw ConfigError.invalid(key: "sip_events", value: events, allowed: "on or off") }
         o.uas.sipEvents = events == "on"
         let drain = try int("drain_timeout", drainTimeout, default: 30, range: 0...3_600)
+        let longest = value("max_call_duration", maxCallDuration, default: "4h")!
+        guard let longestMs = Self.durationMs(longest), (1_000...Self.maxCallDurationLimitMs).contains(longestMs) else {
+            throw ConfigError.invalid(key: "max_call_duration", value: longest,
+                                      allowed: "a duration from 1s to 30d: seconds, or a number with ms, s, m, h or d (e.g. 4h)")
+        }
+        o.maxCallDurationMs = longestMs
         o.retentionDays = try int("retention_days", retentionDays, default: 7, range: 1...3_650)
         let levelText = value("log_level", logLevel, default: "info")!
         guard let level = Logger.Level(rawValue: levelText) else {
@@ -148,6 +155,24 @@ struct RunOptions: ParsableArguments {
         }
         return Resolved(options: o, logLevel: level, logFormat: format, drainTimeoutSeconds: drain,
                         sources: shown.map { (key: $0.0, value: $0.1, source: $0.2) })
+    }
+
+    static let maxCallDurationLimitMs: Int64 = 30 * 86_400_000
+
+    /// "4h", "90m", "30s", "1500ms", "2d", or bare seconds ("7200") → milliseconds; nil when it is none of these.
+    static func durationMs(_ text: String) -> Int64? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        var number = Substring(t)
+        var scale: Int64 = 1_000
+        for (suffix, ms) in units where t.hasSuffix(suffix) {
+            number = t.dropLast(suffix.count)
+            scale = ms
+            break
+        }
+        guard !number.isEmpty, number.allSatisfy(\.isASCII), let n = Int64(number), n >= 0,
+              n <= Int64.max / scale else { return nil }
+        return n * scale
     }
 
     /// `resolve()`, or exit 64 with the reason on stderr: what `run` and `config check` do with bad settings.
