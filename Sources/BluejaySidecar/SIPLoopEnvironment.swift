@@ -124,6 +124,10 @@ final class SIPLoopEnvironment: UASEnvironment {
             }
             connecting[key] = [(bytes, destination)]
             connect(key: key, host: destination.host, port: destination.port)
+        case .tls:
+            // TLS goes back over the connection it came in on; the sidecar opens none of its own.
+            logger.debug("TLS connection gone", metadata: ["to": "\(destination.host):\(destination.port)"])
+            proxy?.sendFailed(to: destination)
         }
     }
 
@@ -159,7 +163,13 @@ final class SIPLoopEnvironment: UASEnvironment {
         writer.submit({ db in try Ledger.upsert(call, in: db) }, completion: { error in loop.execute { done(error) } })
     }
 
-    func callEnded(_ callID: String) { flusher.callEnded(callID) }
+    func callEnded(_ callID: String) {
+        sourceLimiter?.callEnded(callID)
+        flusher.callEnded(callID)
+    }
+
+    /// Per-source call limits: a call's end gives its slot back.
+    var sourceLimiter: SourceLimiter?
 
     /// SIP-derived events go to the ledger like the agent's, as kind `sip_event` (not "something the agent
     /// recorded" when deciding whether an unanswered call is worth a body).

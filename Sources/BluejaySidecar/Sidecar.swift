@@ -21,6 +21,9 @@ public final class Sidecar: @unchecked Sendable {
     /// Mode proxy: the relay (held here; the environment keeps only a weak reference).
     private var proxy: ProxyCore?
     private var environment: SIPLoopEnvironment?
+    /// `--sip-allow` and the per-source call limits; used on the SIP loop only.
+    private var sourceFilter: SIPSourceFilter?
+    private var sourceLimiter: SourceLimiter?
     private var sweeper: RepeatedTask?
     private var pruner: RepeatedTask?
     private var flusher: Flusher?
@@ -86,17 +89,26 @@ public final class Sidecar: @unchecked Sendable {
 
         try worker.start()
         let listeners = options.mode == .mirror ? options.mirrorListeners : options.sipListeners
+        let filter = SIPSourceFilter(allow: allowList(options), logger: logger)
+        let limiter = SourceLimiter(config: options.sourceLimits)
+        sourceFilter = filter
+        sourceLimiter = limiter
+        environment.sourceLimiter = limiter
         switch (options.mode, tracker) {
         case (.uas, let uas as UserAgentServer):
-            channels = try SIPListeners.bind(listeners, receive: { uas.receive($0, from: $1) }, environment: environment, logger: logger)
+            uas.sourceLimiter = limiter
+            channels = try SIPListeners.bind(listeners, receive: { uas.receive($0, from: $1) }, environment: environment,
+                                             filter: filter, tls: options.tls, logger: logger)
         case (.mirror, let observer as CallObserver):
-            channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, logger: logger)
+            channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, filter: filter, logger: logger)
         case (.proxy, let observer as CallObserver):
             environment.observer = observer
             let proxy = try makeProxy(environment: environment, listeners: listeners)
+            proxy.sourceLimiter = limiter
             self.proxy = proxy
             environment.proxy = proxy
-            channels = try SIPListeners.bind(listeners, receive: { proxy.receive($0, from: $1) }, environment: environment, logger: logger)
+            channels = try SIPListeners.bind(listeners, receive: { proxy.receive($0, from: $1) }, environment: environment,
+                                             filter: filter, tls: options.tls, logger: logger)
         default:
             channels = []
         }
@@ -104,8 +116,13 @@ public final class Sidecar: @unchecked Sendable {
             ListenAddress(transport: address.transport, host: address.host, port: channel.localAddress?.port ?? address.port)
         }
         let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
-        channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
-        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in tracker.sweep() }
+        let peers = AgentPeerCheck(uids: options.socketAllowUIDs, gids: options.socketAllowGIDs, logger: logger)
+        channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service, peers: peers))
+        let registry = self.registry
+        sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            tracker.sweep()
+            limiter.sweep(nowMs: environment.nowMs, isLive: { registry.entry($0).map { $0.state != .ended } ?? false })
+        }
         // Retention: at start and hourly, drop what Bluejay already has (dead letters stay for an operator).
         let retentionMs = Int64(options.retentionDays) * 86_400_000
         let log = logger
@@ -120,6 +137,13 @@ public final class Sidecar: @unchecked Sendable {
         }
 
         started = true
+    }
+
+    /// `--sip-allow`, and in mode proxy the upstream, which must always reach us (responses, its own requests).
+    private func allowList(_ options: SidecarOptions) -> [IPPrefix] {
+        guard !options.sipAllow.isEmpty, options.mode == .proxy, let uri = options.upstream, let upstream = ProxyUpstream(uri: uri),
+              let prefix = try? IPPrefix(parsing: upstream.host, key: "upstream") else { return options.sipAllow }
+        return options.sipAllow + [prefix]
     }
 
     /// Mode proxy: Via and Record-Route name the advertised host and the listeners' ports.
@@ -165,6 +189,13 @@ public final class Sidecar: @unchecked Sendable {
     func reload(_ fresh: SidecarOptions) {
         flusher?.lingerMs = fresh.lingerMs
         worker?.policy = fresh.retry
+        let allow = allowList(fresh)
+        if let loop = sipLoop, let filter = sourceFilter, let limiter = sourceLimiter {
+            loop.execute {
+                filter.allow = allow
+                limiter.config = fresh.sourceLimits
+            }
+        }
     }
 
     /// Graceful shutdown, first half: new INVITEs get 503 while in-dialog requests and the socket keep working.
