@@ -11,7 +11,7 @@ import NIOSSL
 enum SIPListeners {
     /// `receive` gets every datagram / framed message with its peer, on the SIP loop.
     static func bind(_ addresses: [ListenAddress], receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment,
-                     filter: SIPSourceFilter, tls: SIPTLSIdentity?, logger: Logger) throws -> [Channel] {
+                     filter: SIPSourceFilter, tls: LiveTLSIdentity?, logger: Logger) throws -> [Channel] {
         var channels: [Channel] = []
         for address in addresses {
             let v6 = address.host.contains(":")
@@ -44,7 +44,9 @@ enum SIPListeners {
                         }
                         let stream = SIPStreamHandler(receive: receive, environment: environment, logger: logger, transport: transport)
                         guard transport == .tls, let tls else { return channel.pipeline.addHandler(stream) }
-                        return channel.pipeline.addHandlers([NIOSSLServerHandler(context: tls.context), stream])
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls.current.context), stream)
+                        }
                     }
                 if v6 { bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1) }
                 channels.append(try bootstrap.bind(host: address.host, port: address.port).wait())

@@ -33,3 +33,11 @@ struct SIPTLSIdentity: Sendable {
         self.keyPath = keyPath
     }
 }
+
+/// The identity new TLS connections are handed: replaced on SIGHUP (on the SIP loop, where connections are
+/// accepted), so a renewed certificate needs no restart; connections already up keep the one they started with.
+final class LiveTLSIdentity {
+    var current: SIPTLSIdentity
+
+    init(_ identity: SIPTLSIdentity) { current = identity }
+}

@@ -24,6 +24,8 @@ public final class Sidecar: @unchecked Sendable {
     /// `--sip-allow` and the per-source call limits; used on the SIP loop only.
     private var sourceFilter: SIPSourceFilter?
     private var sourceLimiter: SourceLimiter?
+    /// The tls:// listeners' certificate and key, replaced on SIGHUP; used on the SIP loop only.
+    private var liveTLS: LiveTLSIdentity?
     private var sweeper: RepeatedTask?
     private var pruner: RepeatedTask?
     private var flusher: Flusher?
@@ -91,6 +93,7 @@ public final class Sidecar: @unchecked Sendable {
         let listeners = options.mode == .mirror ? options.mirrorListeners : options.sipListeners
         let filter = SIPSourceFilter(allow: allowList(options), logger: logger)
         let limiter = SourceLimiter(config: options.sourceLimits)
+        liveTLS = options.tls.map(LiveTLSIdentity.init)
         sourceFilter = filter
         sourceLimiter = limiter
         environment.sourceLimiter = limiter
@@ -98,7 +101,7 @@ public final class Sidecar: @unchecked Sendable {
         case (.uas, let uas as UserAgentServer):
             uas.sourceLimiter = limiter
             channels = try SIPListeners.bind(listeners, receive: { uas.receive($0, from: $1) }, environment: environment,
-                                             filter: filter, tls: options.tls, logger: logger)
+                                             filter: filter, tls: liveTLS, logger: logger)
         case (.mirror, let observer as CallObserver):
             channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, filter: filter, logger: logger)
         case (.proxy, let observer as CallObserver):
@@ -108,7 +111,7 @@ public final class Sidecar: @unchecked Sendable {
             self.proxy = proxy
             environment.proxy = proxy
             channels = try SIPListeners.bind(listeners, receive: { proxy.receive($0, from: $1) }, environment: environment,
-                                             filter: filter, tls: options.tls, logger: logger)
+                                             filter: filter, tls: liveTLS, logger: logger)
         default:
             channels = []
         }
@@ -191,10 +194,15 @@ public final class Sidecar: @unchecked Sendable {
         worker?.policy = fresh.retry
         let allow = allowList(fresh)
         if let loop = sipLoop, let filter = sourceFilter, let limiter = sourceLimiter {
+            let tls = liveTLS
             loop.execute {
                 filter.allow = allow
                 limiter.config = fresh.sourceLimits
+                if let tls, let identity = fresh.tls { tls.current = identity }
             }
+        }
+        if liveTLS != nil, let identity = fresh.tls {
+            logger.notice("TLS certificate and key re-read for new connections", metadata: ["tls_cert": "\(identity.certificatePath)"])
         }
     }
 

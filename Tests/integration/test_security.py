@@ -44,6 +44,25 @@ def options_over_udp(port: int, source: str = HOST, wait: float = 1.0) -> Option
         s.close()
 
 
+def options_over_udp6(port: int, wait: float = 1.0) -> Optional[bytes]:
+    """One OPTIONS from [::1] to [::1]:port; the response, or None."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        s.bind(("::1", 0))
+        s.settimeout(wait)
+        local = s.getsockname()[1]
+        cid = uuid.uuid4().hex
+        s.sendto((f"OPTIONS sip:agent@[::1]:{port} SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:{local};branch=z9hG4bK-{cid[:10]};rport\r\n"
+                  f"Max-Forwards: 70\r\nFrom: <sip:probe@[::1]>;tag=p6\r\nTo: <sip:agent@[::1]>\r\nCall-ID: {cid}@t6\r\n"
+                  f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode(), ("::1", port))
+        try:
+            return s.recvfrom(65535)[0]
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
 def tcp_is_closed_at_accept(port: int) -> bool:
     """Connects and sends an OPTIONS; True when the sidecar closes the connection without a byte of answer."""
     with socket.create_connection((HOST, port), timeout=3) as s:
@@ -91,13 +110,15 @@ def wait_for_text(sc, text: str, timeout: float = 10.0) -> None:
 # --- --sip-allow ------------------------------------------------------------------------
 
 @pytest.mark.timeout(60)
-def test_sip_allow_drops_other_sources_and_is_reloaded_on_sighup(sidecar_factory, admin_factory, tmp_path):
+def test_sip_allow_drops_other_sources_and_is_reloaded_on_sighup(sidecar_factory, admin_factory, tmp_path, free_port):
     """Outside the allow list: UDP unanswered, TCP closed at accept, counted, logged at debug at most once per
     10 s whatever the flood. The list comes from the config file and a SIGHUP replaces it."""
     config = tmp_path / "sidecar.yaml"
     config.write_text('sip_allow:\n  - "192.0.2.0/24"\n  - "2001:db8::/32"\n')
-    sc = sidecar_factory(args=["--config", str(config)], http=True)
+    port6 = free_port("both")
+    sc = sidecar_factory(args=["--config", str(config), "--sip", f"udp://[::1]:{port6}"], http=True)
     admin = admin_factory(sc)
+    assert options_over_udp6(port6) is None, "a datagram from ::1, outside sip_allow, was answered"
 
     assert options_over_udp(sc.sip_port) is None, "a datagram from outside sip_allow was answered"
     assert tcp_is_closed_at_accept(sc.sip_port), "a TCP connection from outside sip_allow was served"
@@ -106,10 +127,10 @@ def test_sip_allow_drops_other_sources_and_is_reloaded_on_sighup(sidecar_factory
         flood.sendto(b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\n\r\n", (HOST, sc.sip_port))
         time.sleep(0.001)
     flood.close()
-    admin.wait_until(lambda: refused_total(admin, "not_allowed") >= 202, timeout=10, what="refusals counted")
+    admin.wait_until(lambda: refused_total(admin, "not_allowed") >= 203, timeout=10, what="refusals counted")
     logged = [ln for ln in sc.stderr_text().splitlines() if "source not in sip_allow" in ln]
     assert 1 <= len(logged) <= 2, f"{len(logged)} log lines for 202 refused messages (expected rate-limited debug lines)"
-    assert "127.0.0.1" in logged[0], f"the refused source is not named: {logged[0]}"
+    assert "source=::1" in logged[0] or '"source":"::1"' in logged[0], f"the refused source is not named: {logged[0]}"
 
     config.write_text('sip_allow: "127.0.0.0/8, ::1"\n')
     sc.proc.send_signal(signal.SIGHUP)
@@ -119,6 +140,8 @@ def test_sip_allow_drops_other_sources_and_is_reloaded_on_sighup(sidecar_factory
     while answer is None and time.monotonic() < deadline:
         answer = options_over_udp(sc.sip_port, wait=0.5)
     assert answer is not None and status_line(answer) == "SIP/2.0 200 OK", answer
+    answer6 = options_over_udp6(port6)
+    assert answer6 is not None and status_line(answer6) == "SIP/2.0 200 OK", answer6
     with socket.create_connection((HOST, sc.sip_port), timeout=3) as s:
         s.sendall(b"\r\n\r\n")  # a keep-alive ping is answered with a pong on an allowed connection
         assert s.recv(16) == b"\r\n"
@@ -132,8 +155,8 @@ def test_sip_allow_in_mode_proxy_still_hears_the_upstream(sidecar_factory, admin
     upstream.bind((HOST, 0))
     upstream.settimeout(3)
     up_port = upstream.getsockname()[1]
-    sc = sidecar_factory(args=["--mode", "proxy", "--upstream", f"sip:{HOST}:{up_port}", "--sip-allow", "127.0.0.3"],
-                         transports=("udp",), http=True)
+    sc = sidecar_factory(args=["--mode", "proxy", "--upstream", f"sip:{HOST}:{up_port}", "--sip-allow", "127.0.0.3",
+                               "--sip-calls-per-source", "1"], transports=("udp",), http=True)
     admin = admin_factory(sc)
 
     def caller_invite(source: str) -> socket.socket:
@@ -159,6 +182,11 @@ def test_sip_allow_in_mode_proxy_still_hears_the_upstream(sidecar_factory, admin
     relayed, proxy_addr = upstream.recvfrom(65535)
     assert relayed.startswith(b"INVITE "), relayed[:80]
     assert b"127.0.0.2" not in relayed, "the refused caller's INVITE reached the upstream"
+    # While that call rings, the same caller's next call is over its limit of 1: refused by the proxy itself.
+    second = caller_invite("127.0.0.3")
+    over = second.recvfrom(65535)[0]
+    assert status_line(over) == "SIP/2.0 503 Too Many Calls From Source" and header(over, "Retry-After") == "5", over
+    second.close()
     # The upstream (127.0.0.1, not in sip_allow) answers 486: the proxy must take it and relay it.
     lines = relayed.decode().split("\r\n")
     keep = [ln for ln in lines if ln.split(":", 1)[0].lower() in ("via", "from", "call-id", "cseq")]
@@ -170,8 +198,17 @@ def test_sip_allow_in_mode_proxy_still_hears_the_upstream(sidecar_factory, admin
         codes.append(int(allowed.recvfrom(65535)[0].split(b" ", 2)[1]))
     assert codes[-1] == 486, codes
     allowed.close()
+    upstream.settimeout(0.3)
+    later = []
+    try:
+        while len(later) < 20:
+            later.append(upstream.recvfrom(65535)[0])
+    except socket.timeout:
+        pass
     upstream.close()
+    assert not [m for m in later if m.startswith(b"INVITE")], "a refused INVITE reached the upstream"
     assert refused_total(admin, "not_allowed") >= 1
+    assert refused_total(admin, "source_calls") == 1
 
 
 # --- per-source limits --------------------------------------------------------------------
@@ -379,6 +416,26 @@ def test_tls_listener_carries_a_call_and_its_flush(sidecar_factory, standin, tls
     got = standin.wait_for(1, timeout=15, status=200, predicate=lambda r: r.simulation_result_id == sim)
     assert got and got[0].simulation_result_id == sim
     assert standin.problems == []
+
+    # SIGHUP re-reads the files: a key that does not match keeps the running identity; a renewed pair is served.
+    old_cert = tls_files["cert"].read_bytes()
+    tls_files["key"].write_bytes(tls_files["other_key"].read_bytes())
+    sc.proc.send_signal(signal.SIGHUP)
+    wait_for_text(sc, "configuration not reloaded")
+    assert "does not match" in sc.stderr_text()
+    TlsSipClient(tls_port, tls_files["cert"]).sock.close()  # still the first certificate
+    renewed = tls_files["cert"].parent / "renewed"
+    renewed.mkdir()
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem", cwd=renewed)
+    tls_files["key"].write_bytes((renewed / "key.pem").read_bytes())
+    tls_files["cert"].write_bytes((renewed / "cert.pem").read_bytes())
+    sc.proc.send_signal(signal.SIGHUP)
+    wait_for_text(sc, "TLS certificate and key re-read")
+    TlsSipClient(tls_port, renewed / "cert.pem").sock.close()
+    (renewed / "old.pem").write_bytes(old_cert)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        TlsSipClient(tls_port, renewed / "old.pem")
 
 
 # --- the agent socket ---------------------------------------------------------------------
