@@ -61,6 +61,12 @@ def test_no_secret_in_logs_errors_metrics_pages_or_answers(sidecar_factory, admi
             assert response.status == 200, response.describe()
         keep("retry of a missing outbox item", admin.post("/v1/outbox/999999/retry"))
         keep("a missing call", admin.get("/v1/calls/no-such-call"))
+        for token in (admin_token, "wrong-" + admin_token[::-1]):  # the admin CLI, right and wrong token
+            env = {**os.environ, "BLUEJAY_SIDECAR_ADMIN_TOKEN": token}
+            r = subprocess.run([str(require_sidecar_bin), "calls", "--http", f"127.0.0.1:{sc.http_port}", "--json"],
+                               capture_output=True, timeout=20, env=env, stdin=subprocess.DEVNULL)
+            said.append(("admin CLI calls", (r.stdout + r.stderr).decode("utf-8", "replace")))
+            assert (r.returncode == 0) == (token == admin_token), r
 
         sc.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10

@@ -211,6 +211,39 @@ def test_sip_allow_in_mode_proxy_still_hears_the_upstream(sidecar_factory, admin
     assert refused_total(admin, "source_calls") == 1
 
 
+@pytest.mark.timeout(60)
+def test_sip_allow_in_mode_mirror_names_who_may_send_copies(sidecar_factory, admin_factory, free_port, tmp_path):
+    config = tmp_path / "mirror.yaml"
+    config.write_text('sip_allow: ["192.0.2.0/24"]\n')
+    port = free_port("udp")
+    sc = sidecar_factory(args=["--mode", "mirror", "--mirror", f"udp://{HOST}:{port}", "--config", str(config)],
+                         transports=(), http=True)
+    admin = admin_factory(sc)
+
+    def copy_of_invite(call_id: str) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto((f"INVITE sip:agent@192.0.2.9 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-{call_id}\r\n"
+                      f"Max-Forwards: 70\r\nFrom: <sip:bluejay@192.0.2.1>;tag=m1\r\nTo: <sip:agent@192.0.2.9>\r\nCall-ID: {call_id}\r\n"
+                      f"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").encode(), (HOST, port))
+
+    copy_of_invite("refused-copy")
+    admin.wait_until(lambda: refused_total(admin, "not_allowed") == 1, timeout=5, what="the copy refused")
+    config.write_text('sip_allow: ["127.0.0.1"]\n')
+    sc.proc.send_signal(signal.SIGHUP)
+    wait_for_text(sc, "configuration reloaded")
+    sent = []
+
+    def followed() -> list:  # the new list reaches the SIP thread just after the reload line: copies until one is taken
+        sent.append(f"taken-copy-{len(sent)}")
+        copy_of_invite(sent[-1])
+        time.sleep(0.1)
+        return [c["call_id"] for c in admin.calls() if c["call_id"].startswith("taken-copy")]
+
+    assert admin.wait_until(followed, timeout=5, what="an allowed copy followed")
+    assert "refused-copy" not in [c["call_id"] for c in admin.calls()]
+    assert refused_total(admin, "not_allowed") == 1
+
+
 # --- per-source limits --------------------------------------------------------------------
 
 @pytest.mark.timeout(60)
