@@ -9,4 +9,6 @@ public enum AgentErrorCode: String, Sendable {
     case lineTooLong = "line_too_long"
     case storeUnavailable = "store_unavailable"
     case internalError = "internal_error"
+    /// The connecting process's uid/gid is not in `--socket-allow-uid` / `--socket-allow-gid`.
+    case permissionDenied = "permission_denied"
 }

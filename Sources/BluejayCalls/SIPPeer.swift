@@ -1,7 +1,7 @@
 import BluejaySIP
 
 public enum SIPTransport: String, Sendable, Equatable {
-    case udp = "UDP", tcp = "TCP"
+    case udp = "UDP", tcp = "TCP", tls = "TLS"
 
     public var isReliable: Bool { self != .udp }
 }

@@ -50,6 +50,10 @@ extension UserAgentServer {
             return
         }
 
+        if let refusal = sourceLimiter?.admit(callID: invite.callID, source: peer.host, nowMs: environment.nowMs).refusal {
+            respond(tx, refusal.status, reason: refusal.reason, headers: [("Retry-After", String(refusal.retryAfterSeconds))])
+            return
+        }
         respond(tx, 100)
         if invite.simulationResultIDCount > 1 {
             logger.warning("INVITE has more than one X-Simulation-Result-Id; the first wins", metadata: ["call_id": "\(invite.callID)"])

@@ -20,6 +20,8 @@ public final class UserAgentServer {
     var liveCalls = 0
     /// Set while draining: new INVITEs get 503.
     public var acceptingCalls = true
+    /// Per-source limits on new calls (`--sip-rate-limit`, `--sip-calls-per-source`); nil: none.
+    public var sourceLimiter: SourceLimiter?
     public internal(set) var counters = Counters()
     /// Our BYEs awaiting an answer over UDP, by Via branch.
     var hangUps: [String: Retransmission] = [:]

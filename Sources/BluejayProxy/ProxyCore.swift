@@ -44,6 +44,8 @@ public final class ProxyCore {
     public var transactionCount: Int { servers.count }
     /// Cleared while the sidecar drains: new INVITEs get 503; in-dialog requests are still relayed.
     public var acceptingCalls = true
+    /// Per-source limits on callers' new calls; the upstream is never limited. Nil: none.
+    public var sourceLimiter: SourceLimiter?
 
     /// Which side a message from `peer` comes from: the upstream's address is the upstream, anything else a caller.
     public func side(of peer: SIPPeer) -> ProxySide {
@@ -141,6 +143,11 @@ public final class ProxyCore {
         servers[key] = tx
         if request.method == "INVITE" && request.toTag == nil && !acceptingCalls {
             respond(tx, 503, headers: [("Retry-After", "5")]) // draining: new calls go elsewhere, dialogs go on
+            return
+        }
+        if request.method == "INVITE" && request.toTag == nil && side == .caller,
+           let refusal = sourceLimiter?.admit(callID: request.callID, source: peer.host, nowMs: environment.nowMs).refusal {
+            respond(tx, refusal.status, reason: refusal.reason, headers: [("Retry-After", String(refusal.retryAfterSeconds))])
             return
         }
         if request.method == "INVITE" { respond(tx, 100) }

@@ -4,7 +4,7 @@ import NIOPosix
 
 /// The agent's Unix socket: newline-delimited JSON, many concurrent connections.
 enum AgentSocketServer {
-    static func bind(path: String, group: EventLoopGroup, service: AgentService) throws -> Channel {
+    static func bind(path: String, group: EventLoopGroup, service: AgentService, peers: AgentPeerCheck) throws -> Channel {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -15,7 +15,11 @@ enum AgentSocketServer {
             // An agent that half-closes after its last line still gets every reply before the socket closes.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.pipeline.addHandler(AgentConnectionHandler(service: service))
+                guard peers.isOn else { return channel.pipeline.addHandler(AgentConnectionHandler(service: service)) }
+                return peers.check(channel).flatMap { refusal -> EventLoopFuture<Void> in
+                    if let refusal { return channel.pipeline.addHandler(AgentPeerRefusal(reply: refusal)) }
+                    return channel.pipeline.addHandler(AgentConnectionHandler(service: service))
+                }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .wait()

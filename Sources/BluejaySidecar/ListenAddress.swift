@@ -1,18 +1,19 @@
 import BluejayCalls
 
-/// A SIP listener as written on the command line: `udp://0.0.0.0:5060`, `tcp://[::]:5060`.
+/// A SIP listener as written on the command line: `udp://0.0.0.0:5060`, `tcp://[::]:5060`, `tls://0.0.0.0:5061`.
 public typealias ListenAddress = SIPEndpoint
 
 extension SIPEndpoint {
     public init(parsing text: String) throws {
         guard let schemeEnd = text.range(of: "://") else {
-            throw ConfigError.invalid(key: "sip", value: text, allowed: "udp://HOST:PORT or tcp://HOST:PORT (IPv6 as [::1])")
+            throw ConfigError.invalid(key: "sip", value: text, allowed: "udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (IPv6 as [::1])")
         }
         let transport: SIPTransport
         switch text[..<schemeEnd.lowerBound].lowercased() {
         case "udp": transport = .udp
         case "tcp": transport = .tcp
-        default: throw ConfigError.invalid(key: "sip", value: text, allowed: "scheme udp or tcp")
+        case "tls": transport = .tls
+        default: throw ConfigError.invalid(key: "sip", value: text, allowed: "scheme udp, tcp or tls")
         }
         var rest = text[schemeEnd.upperBound...]
         if rest.hasSuffix("/") { rest = rest.dropLast() }
@@ -33,7 +34,7 @@ extension SIPEndpoint {
             portPart = nil
         }
         guard !hostPart.isEmpty else { throw ConfigError.invalid(key: "sip", value: text, allowed: "a host, e.g. 0.0.0.0") }
-        var port = 5060
+        var port = transport == .tls ? 5061 : 5060
         if let portPart {
             guard let p = Int(portPart), (0...65_535).contains(p) else {
                 throw ConfigError.invalid(key: "sip", value: text, allowed: "a port 0-65535")

@@ -12,16 +12,20 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let observer: CallObserver
     private let logger: Logger
+    private let filter: SIPSourceFilter
     private var duplicates = DuplicateFilter()
     private(set) var counters = (received: 0, hep: 0, plain: 0, duplicate: 0, malformed: 0, ignored: 0)
 
-    init(observer: CallObserver, logger: Logger) {
+    init(observer: CallObserver, filter: SIPSourceFilter, logger: Logger) {
         self.observer = observer
+        self.filter = filter
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data).data
+        let envelope = unwrapInboundIn(data)
+        guard filter.admits(envelope.remoteAddress, transport: .udp) else { return } // --sip-allow: the capture agents
+        var buffer = envelope.data
         guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else { return }
         counters.received += 1
         // The capture time of a HEP packet (chunks 9/10) is the capture agent's clock; call times use the
@@ -53,7 +57,7 @@ final class MirrorDatagramHandler: ChannelInboundHandler {
 }
 
 enum MirrorListener {
-    static func bind(_ addresses: [ListenAddress], observer: CallObserver, loop: EventLoop, logger: Logger) throws -> [Channel] {
+    static func bind(_ addresses: [ListenAddress], observer: CallObserver, loop: EventLoop, filter: SIPSourceFilter, logger: Logger) throws -> [Channel] {
         try addresses.map { address in
             guard address.transport == .udp else {
                 throw ConfigError.invalid(key: "mirror", value: address.description, allowed: "udp://HOST:PORT")
@@ -62,7 +66,7 @@ enum MirrorListener {
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                 .channelOption(.maxMessagesPerRead, value: 16)
-                .channelInitializer { channel in channel.pipeline.addHandler(MirrorDatagramHandler(observer: observer, logger: logger)) }
+                .channelInitializer { channel in channel.pipeline.addHandler(MirrorDatagramHandler(observer: observer, filter: filter, logger: logger)) }
                 .bind(host: address.host, port: address.port).wait()
         }
     }

@@ -127,6 +127,10 @@ final class SIPLoopEnvironment: UASEnvironment {
             }
             connecting[key] = [(bytes, destination)]
             connect(key: key, host: destination.host, port: destination.port)
+        case .tls:
+            // TLS goes back over the connection it came in on; the sidecar opens none of its own.
+            logger.debug("TLS connection gone", metadata: ["to": "\(destination.host):\(destination.port)"])
+            proxy?.sendFailed(to: destination)
         }
     }
 
@@ -172,12 +176,16 @@ final class SIPLoopEnvironment: UASEnvironment {
     }
 
     func callEnded(_ callID: String) {
+        sourceLimiter?.callEnded(callID)
         if backlog.deferEnd(callID) {
             logger.warning("call ended while the store is unavailable: flushed once its state is stored", metadata: ["call_id": "\(callID)"])
             return
         }
         flusher.callEnded(callID)
     }
+
+    /// Per-source call limits: a call's end gives its slot back.
+    var sourceLimiter: SourceLimiter?
 
     /// SIP-derived events go to the ledger like the agent's, as kind `sip_event` (not "something the agent
     /// recorded" when deciding whether an unanswered call is worth a body).

@@ -21,6 +21,11 @@ public final class Sidecar: @unchecked Sendable {
     /// Mode proxy: the relay (held here; the environment keeps only a weak reference).
     private var proxy: ProxyCore?
     private var environment: SIPLoopEnvironment?
+    /// `--sip-allow` and the per-source call limits; used on the SIP loop only.
+    private var sourceFilter: SIPSourceFilter?
+    private var sourceLimiter: SourceLimiter?
+    /// The tls:// listeners' certificate and key, replaced on SIGHUP; used on the SIP loop only.
+    private var liveTLS: LiveTLSIdentity?
     private var sweeper: RepeatedTask?
     private var pruner: RepeatedTask?
     private var flusher: Flusher?
@@ -87,17 +92,27 @@ public final class Sidecar: @unchecked Sendable {
 
         try worker.start()
         let listeners = options.mode == .mirror ? options.mirrorListeners : options.sipListeners
+        let filter = SIPSourceFilter(allow: allowList(options), logger: logger)
+        let limiter = SourceLimiter(config: options.sourceLimits)
+        liveTLS = options.tls.map(LiveTLSIdentity.init)
+        sourceFilter = filter
+        sourceLimiter = limiter
+        environment.sourceLimiter = limiter
         switch (options.mode, tracker) {
         case (.uas, let uas as UserAgentServer):
-            channels = try SIPListeners.bind(listeners, receive: { uas.receive($0, from: $1) }, environment: environment, logger: logger)
+            uas.sourceLimiter = limiter
+            channels = try SIPListeners.bind(listeners, receive: { uas.receive($0, from: $1) }, environment: environment,
+                                             filter: filter, tls: liveTLS, logger: logger)
         case (.mirror, let observer as CallObserver):
-            channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, logger: logger)
+            channels = try MirrorListener.bind(listeners, observer: observer, loop: loop, filter: filter, logger: logger)
         case (.proxy, let observer as CallObserver):
             environment.observer = observer
             let proxy = try makeProxy(environment: environment, listeners: listeners)
+            proxy.sourceLimiter = limiter
             self.proxy = proxy
             environment.proxy = proxy
-            channels = try SIPListeners.bind(listeners, receive: { proxy.receive($0, from: $1) }, environment: environment, logger: logger)
+            channels = try SIPListeners.bind(listeners, receive: { proxy.receive($0, from: $1) }, environment: environment,
+                                             filter: filter, tls: liveTLS, logger: logger)
         default:
             channels = []
         }
@@ -105,12 +120,14 @@ public final class Sidecar: @unchecked Sendable {
             ListenAddress(transport: address.transport, host: address.host, port: channel.localAddress?.port ?? address.port)
         }
         let service = AgentService(registry: registry, writer: writer, flusher: flusher, logger: logger)
-        channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service))
+        let peers = AgentPeerCheck(uids: options.socketAllowUIDs, gids: options.socketAllowGIDs, logger: logger)
+        channels.append(try AgentSocketServer.bind(path: options.socketPath, group: agentGroup, service: service, peers: peers))
         let limit = CallDurationLimit(maxMs: options.maxCallDurationMs)
         let registry = self.registry
         let log = logger
         sweeper = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             tracker.sweep()
+            limiter.sweep(nowMs: environment.nowMs, isLive: { registry.entry($0).map { $0.state != .ended } ?? false })
             // Call states and events first, then flushes: the writer runs them in this order.
             environment.retryBacklog()
             flusher.retryFailed()
@@ -129,6 +146,13 @@ public final class Sidecar: @unchecked Sendable {
         }
 
         started = true
+    }
+
+    /// `--sip-allow`, and in mode proxy the upstream, which must always reach us (responses, its own requests).
+    private func allowList(_ options: SidecarOptions) -> [IPPrefix] {
+        guard !options.sipAllow.isEmpty, options.mode == .proxy, let uri = options.upstream, let upstream = ProxyUpstream(uri: uri),
+              let prefix = try? IPPrefix(parsing: upstream.host, key: "upstream") else { return options.sipAllow }
+        return options.sipAllow + [prefix]
     }
 
     /// Mode proxy: Via and Record-Route name the advertised host and the listeners' ports.
@@ -174,6 +198,18 @@ public final class Sidecar: @unchecked Sendable {
     func reload(_ fresh: SidecarOptions) {
         flusher?.lingerMs = fresh.lingerMs
         worker?.policy = fresh.retry
+        let allow = allowList(fresh)
+        if let loop = sipLoop, let filter = sourceFilter, let limiter = sourceLimiter {
+            let tls = liveTLS
+            loop.execute {
+                filter.allow = allow
+                limiter.config = fresh.sourceLimits
+                if let tls, let identity = fresh.tls { tls.current = identity }
+            }
+        }
+        if liveTLS != nil, let identity = fresh.tls {
+            logger.notice("TLS certificate and key re-read for new connections", metadata: ["tls_cert": "\(identity.certificatePath)"])
+        }
     }
 
     /// Graceful shutdown, first half: new INVITEs get 503 while in-dialog requests and the socket keep working.

@@ -37,6 +37,16 @@ public struct SidecarOptions: Sendable {
     public var retentionDays: Int = 7
     /// Bluejay's webhook secret (`x-webhook-secret`); without one the webhook takes any caller.
     public var webhookSecret: String?
+    /// `--sip-allow`: the only source networks SIP is taken from (mode proxy adds the upstream); empty allows all.
+    var sipAllow: [IPPrefix] = []
+    /// `--sip-rate-limit`, `--sip-calls-per-source`: per-source limits on new calls (off by default).
+    public var sourceLimits = SourceLimiter.Config()
+    /// `--tls-cert`, `--tls-key`: the identity of `tls://` listeners.
+    var tls: SIPTLSIdentity?
+    /// `--socket-allow-uid` / `--socket-allow-gid`: agent socket peers (by their credentials at accept) allowed in
+    /// besides what the socket's mode 0660 lets connect; both empty: no check.
+    public var socketAllowUIDs: [UInt32] = []
+    public var socketAllowGIDs: [UInt32] = []
 
     public init(socketPath: String = SidecarOptions.defaultSocketPath) {
         self.socketPath = socketPath

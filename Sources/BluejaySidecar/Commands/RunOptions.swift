@@ -15,8 +15,18 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Mode proxy: the agent's SIP endpoint, sip:HOST:PORT[;transport=tcp] (numeric host).") var upstream: String?
     @Option(name: .long, help: ArgumentHelp("Mode mirror: where copies arrive, repeatable: udp://HOST:PORT (HEP v3 and plain SIP on the same port). [default: udp://0.0.0.0:9060]", valueName: "url"))
     var mirror: [String] = []
-    @Option(name: .long, help: ArgumentHelp("SIP listener, repeatable: udp://HOST:PORT or tcp://HOST:PORT; IPv6 as [::]. [default: udp://0.0.0.0:5060, tcp://0.0.0.0:5060]", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("SIP listener, repeatable: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (needs --tls-cert/--tls-key); IPv6 as [::]. [default: udp://0.0.0.0:5060, tcp://0.0.0.0:5060]", valueName: "url"))
     var sip: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Take SIP only from these sources, repeatable: an IPv4/IPv6 address or CIDR (mode proxy adds the upstream). Others: datagrams dropped, connections closed. [default: any source]", valueName: "cidr"))
+    var sipAllow: [String] = []
+    @Option(name: .long, help: "New calls (initial INVITEs) a second per source IP, bursts up to the same; over it 503 + Retry-After. 0 is off. [default: 0]") var sipRateLimit: String?
+    @Option(name: .long, help: "Calls ringing or active at once per source IP; more get 503 + Retry-After. 0 is off. [default: 0]") var sipCallsPerSource: String?
+    @Option(name: .long, help: "PEM certificate (chain) of the tls:// SIP listeners.") var tlsCert: String?
+    @Option(name: .long, help: "PEM private key (unencrypted) of the tls:// SIP listeners.") var tlsKey: String?
+    @Option(name: .long, help: ArgumentHelp("Agent socket: besides mode 0660, only peers with this uid (number or user name), repeatable. [default: no check]", valueName: "uid"))
+    var socketAllowUid: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Agent socket: besides mode 0660, only peers with this primary gid (number or group name), repeatable. [default: no check]", valueName: "gid"))
+    var socketAllowGid: [String] = []
     @Option(name: .long, help: "Agent socket path. [default: $XDG_RUNTIME_DIR/bluejay-sidecar.sock, else /tmp/bluejay-sidecar.sock]") var socket: String?
     @Option(name: .long, help: "Directory of the durable store. [default: ./bluejay-sidecar-data]") var dataDir: String?
     @Option(name: .long, help: "Bluejay API base URL (env BLUEJAY_API_URL). [default: https://api.getbluejay.ai]") var bluejayURL: String?
@@ -69,6 +79,18 @@ struct RunOptions: ParsableArguments {
             return v
         }
 
+        /// A repeatable setting: the flags, else env (comma-separated) or the file's list, else nothing.
+        func list(_ key: String, _ flags: [String], default shownDefault: String) -> [String] {
+            if !flags.isEmpty { shown.append((key, flags.joined(separator: " "), "flag")); return flags }
+            if let (items, source) = sources.strings(key) {
+                let values = items.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+                shown.append((key, values.joined(separator: " "), source))
+                return values
+            }
+            shown.append((key, shownDefault, "default"))
+            return []
+        }
+
         var o = SidecarOptions(socketPath: value("socket", socket, default: SidecarOptions.defaultSocketPath)!)
         let modeText = value("mode", self.mode, default: "uas")!
         guard let mode = SidecarOptions.Mode(rawValue: modeText) else {
@@ -103,6 +125,26 @@ struct RunOptions: ParsableArguments {
             shown.append(("sip", listeners.joined(separator: " "), "default"))
         }
         o.sipListeners = try listeners.map(ListenAddress.init(parsing:))
+        o.sipAllow = try list("sip_allow", sipAllow, default: "(any source)").map { try IPPrefix(parsing: $0, key: "sip_allow") }
+        o.sourceLimits.invitesPerSecond = try int("sip_rate_limit", sipRateLimit, default: 0, range: 0...100_000)
+        o.sourceLimits.callsPerSource = try int("sip_calls_per_source", sipCallsPerSource, default: 0, range: 0...1_000_000)
+        let certPath = value("tls_cert", tlsCert, default: nil)
+        let keyPath = value("tls_key", tlsKey, default: nil)
+        let tlsListeners = o.sipListeners.filter { $0.transport == .tls }
+        if mode == .proxy, let listener = tlsListeners.first {
+            throw ConfigError.invalid(key: "sip", value: listener.description, allowed: "udp:// or tcp:// in mode proxy (tls:// listeners are for mode uas)")
+        }
+        switch (certPath, keyPath) {
+        case (let cert?, let key?): o.tls = try SIPTLSIdentity(certificatePath: cert, keyPath: key)
+        case (nil, nil):
+            if mode == .uas, let listener = tlsListeners.first {
+                throw ConfigError.invalid(key: "sip", value: listener.description, allowed: "a tls:// listener together with tls_cert and tls_key (PEM files)")
+            }
+        case (nil, _?): throw ConfigError.invalid(key: "tls_cert", value: "(none)", allowed: "a PEM certificate file, required with tls_key")
+        case (_?, nil): throw ConfigError.invalid(key: "tls_key", value: "(none)", allowed: "a PEM private key file, required with tls_cert")
+        }
+        o.socketAllowUIDs = try list("socket_allow_uid", socketAllowUid, default: "(any)").map { try Self.id($0, key: "socket_allow_uid") }
+        o.socketAllowGIDs = try list("socket_allow_gid", socketAllowGid, default: "(any)").map { try Self.id($0, key: "socket_allow_gid") }
         o.dataDirectory = value("data_dir", dataDir, default: "./bluejay-sidecar-data")!
         o.bluejayURL = value("bluejay_url", bluejayURL ?? environment["BLUEJAY_API_URL"].flatMap { $0.isEmpty ? nil : $0 },
                              default: "https://api.getbluejay.ai")!
@@ -185,6 +227,15 @@ struct RunOptions: ParsableArguments {
         }
     }
 
+    /// A uid or gid: a number, or a user (`socket_allow_uid`) or group (`socket_allow_gid`) name known to the system.
+    static func id(_ text: String, key: String) throws -> UInt32 {
+        if let number = UInt32(text) { return number }
+        let isUser = key.hasSuffix("uid")
+        if isUser, let entry = getpwnam(text) { return entry.pointee.pw_uid }
+        if !isUser, let entry = getgrnam(text) { return entry.pointee.gr_gid }
+        throw ConfigError.invalid(key: key, value: text, allowed: isUser ? "a numeric uid or an existing user name" : "a numeric gid or an existing group name")
+    }
+
     /// A secret from a file or the environment, trimmed. Its value never appears in a message.
     static func secret(file: String?, env: String?, key: String) throws -> String? {
         if let file {
@@ -231,6 +282,8 @@ struct ConfigSources {
         if let v = environment.stringArray(forKey: ConfigKey(key)) { return (v, "env BLUEJAY_SIDECAR_\(key.uppercased())") }
         if let v = file?.stringArray(forKey: ConfigKey(key)) { return (v, "file") }
         if let v = file?.string(forKey: ConfigKey(key)) { return ([v], "file") }
+        if let v = file?.intArray(forKey: ConfigKey(key)) { return (v.map(String.init), "file") }
+        if let v = file?.int(forKey: ConfigKey(key)) { return ([String(v)], "file") }
         return nil
     }
 }
