@@ -1,4 +1,5 @@
 import BluejayCalls
+import Logging
 import XCTest
 
 final class SourceLimiterTests: XCTestCase {
@@ -56,5 +57,31 @@ final class SourceLimiterTests: XCTestCase {
         // A spoofed flood of one INVITE per source: never more than maxSources entries.
         for i in 0..<10_000 { _ = limiter.admit(callID: "f\(i)", source: "f\(i)", nowMs: 1_000 + Int64(i / 500)) }
         XCTAssertLessThanOrEqual(limiter.trackedSources, 100)
+    }
+}
+
+/// The user agent asks the limiter about initial INVITEs only, answers its refusals with 503 + Retry-After, and
+/// answers a retransmission from the transaction without asking again.
+final class UserAgentSourceLimitTests: XCTestCase {
+    func testRefusedInviteGets503WithRetryAfterAndRetransmissionsCostNothing() {
+        let env = FakeEnvironment()
+        let uas = UserAgentServer(config: UASConfig(), registry: CallRegistry(), environment: env, logger: Logger(label: "test"))
+        let limiter = SourceLimiter(config: .init(invitesPerSecond: 1))
+        uas.sourceLimiter = limiter
+        let peer = SIPPeer(transport: .udp, host: "192.0.2.10", port: 5060, channelID: 1, localPort: 5060)
+        uas.receive(SIPText.invite(callID: "a@test"), from: peer)
+        XCTAssertEqual(env.statuses, [100, 200])
+        _ = env.drain()
+        uas.receive(SIPText.invite(callID: "b@test"), from: peer)
+        let refused = env.drain()
+        XCTAssertEqual(refused.map(\.statusCode), [503])
+        XCTAssertEqual(refused.first?.headerValues("Retry-After"), ["1"])
+        XCTAssertEqual(uas.liveCallCount, 1)
+        uas.receive(SIPText.invite(callID: "b@test"), from: peer) // retransmission: same answer, no token asked for
+        XCTAssertEqual(env.drain().map(\.statusCode), [503])
+        // Other requests (OPTIONS here, in-dialog ones) are never limited.
+        uas.receive(SIPText.request("OPTIONS", callID: "c@test", branch: "z9hG4bK-o"), from: peer)
+        XCTAssertEqual(env.drain().map(\.statusCode), [200])
+        XCTAssertEqual(limiter.trackedSources, 1)
     }
 }

@@ -328,6 +328,7 @@ def test_bad_security_settings_name_key_value_and_what_is_allowed(require_sideca
         (["--sip-allow", "10.0.0.1/8"], None, ["sip_allow", "10.0.0.1/8", "host bits"]),
         (["--sip-allow", "not-an-address"], None, ["sip_allow", "not-an-address", "CIDR"]),
         (["--sip-allow", "10.0.0.0/33"], None, ["sip_allow", "10.0.0.0/33", "0 to 32"]),
+        (["--sip-allow", "2001:db8::1/32"], None, ["sip_allow", "2001:db8::1/32", "host bits"]),
         ([], {"BLUEJAY_SIDECAR_SIP_ALLOW": "192.0.2.0/24,bogus"}, ["sip_allow", "bogus"]),
         (["--sip-rate-limit=-1"], None, ["sip_rate_limit", "-1", "0 to 100000"]),
         (["--sip-calls-per-source", "many"], None, ["sip_calls_per_source", "many", "whole number"]),
