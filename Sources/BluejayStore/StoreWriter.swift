@@ -23,6 +23,13 @@ public final class StoreWriter: @unchecked Sendable {
     private let db: SQLiteConnection
     private let logger: Logger
 
+    /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
+    /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
+    private var failingSinceMs: Int64?
+    private var unloggedFailures = 0
+    private var lastFailureLogMs: Int64 = 0
+    private var failureLogged = false
+
     /// Commits that have run, and operations they carried: for metrics and benchmarks.
     public private(set) var commits: Int = 0
     public private(set) var operations: Int = 0
@@ -119,14 +126,43 @@ public final class StoreWriter: @unchecked Sendable {
             try db.execute("COMMIT")
             commits += 1
             operations += batch.count
+            if let since = failingSinceMs {
+                if failureLogged {
+                    logger.notice("store available again", metadata: ["unavailable_ms": "\(Self.nowMs - since)",
+                                                                      "failed_commits_not_logged": "\(unloggedFailures)"])
+                    unloggedFailures = 0
+                    failureLogged = false
+                }
+                failingSinceMs = nil
+            }
         } catch {
             try? db.execute("ROLLBACK")
-            logger.error("store commit failed", metadata: ["error": "\(error)", "operations": "\(batch.count)"])
+            logFailure(error, operations: batch.count)
             var failure: Error = error
             if let sqlite = error as? SQLiteError, sqlite.isUnavailable { failure = StoreError.unavailable(sqlite.description) }
             for i in results.indices { results[i] = failure }
         }
         for (i, item) in batch.enumerated() { item.completion?(results[i]) }
+    }
+}
+
+extension StoreWriter {
+    static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// A failed commit is logged at most once every 10 s, with how many failed meanwhile unlogged: a full disk
+    /// under load must not flood the log.
+    fileprivate func logFailure(_ error: Error, operations: Int) {
+        let now = Self.nowMs
+        if failingSinceMs == nil { failingSinceMs = now }
+        guard now - lastFailureLogMs >= 10_000 else {
+            unloggedFailures += 1
+            return
+        }
+        lastFailureLogMs = now
+        failureLogged = true
+        logger.error("store commit failed", metadata: ["error": "\(error)", "operations": "\(operations)",
+                                                       "failed_commits_not_logged": "\(unloggedFailures)"])
+        unloggedFailures = 0
     }
 }
 
