@@ -90,13 +90,18 @@ enum StoreSchema {
 
     /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.
     static func apply(to db: SQLiteConnection) throws {
-        try db.execute("PRAGMA journal_mode=WAL")
-        try db.execute("PRAGMA synchronous=FULL")
-        try db.execute("PRAGMA foreign_keys=OFF")
+        try configureWriter(db)
         try db.transaction {
             for sql in statements { try db.execute(sql) }
             try db.execute("PRAGMA user_version=\(version)")
         }
+    }
+
+    /// Settings of the writing connection; they write nothing once the store exists (a reopen on a full disk works).
+    static func configureWriter(_ db: SQLiteConnection) throws {
+        try db.execute("PRAGMA journal_mode=WAL")
+        try db.execute("PRAGMA synchronous=FULL")
+        try db.execute("PRAGMA foreign_keys=OFF")
     }
 
     /// Settings for connections that only read.

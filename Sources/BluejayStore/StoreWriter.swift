@@ -20,8 +20,22 @@ public final class StoreWriter: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
-    private let db: SQLiteConnection
+    /// Replaced by `reopenIfStuck()` when commits keep failing: a connection an I/O error left unusable must
+    /// not outlive the outage that broke it.
+    private var db: SQLiteConnection
     private let logger: Logger
+
+    /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
+    /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
+    private var failingSinceMs: Int64?
+    private var unloggedFailures = 0
+    private var lastFailureLogMs: Int64 = 0
+    private var failureLogged = false
+    private var lastReopenMs: Int64 = 0
+    /// Commits failing this long in a row get a fresh connection (at most once per such interval).
+    static let reopenAfterMs: Int64 = 5_000
+    /// Connections opened to replace a failing one; for tests and metrics.
+    public private(set) var reopens = 0
 
     /// Commits that have run, and operations they carried: for metrics and benchmarks.
     public private(set) var commits: Int = 0
@@ -119,14 +133,61 @@ public final class StoreWriter: @unchecked Sendable {
             try db.execute("COMMIT")
             commits += 1
             operations += batch.count
+            if let since = failingSinceMs {
+                if failureLogged {
+                    logger.notice("store available again", metadata: ["unavailable_ms": "\(Self.nowMs - since)",
+                                                                      "failed_commits_not_logged": "\(unloggedFailures)"])
+                    unloggedFailures = 0
+                    failureLogged = false
+                }
+                failingSinceMs = nil
+            }
         } catch {
             try? db.execute("ROLLBACK")
-            logger.error("store commit failed", metadata: ["error": "\(error)", "operations": "\(batch.count)"])
+            logFailure(error, operations: batch.count)
+            if (error as? SQLiteError)?.isUnavailable == true { reopenIfStuck() }
             var failure: Error = error
             if let sqlite = error as? SQLiteError, sqlite.isUnavailable { failure = StoreError.unavailable(sqlite.description) }
             for i in results.indices { results[i] = failure }
         }
         for (i, item) in batch.enumerated() { item.completion?(results[i]) }
+    }
+}
+
+extension StoreWriter {
+    static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// After `reopenAfterMs` of failing commits, a fresh connection replaces this one (kept if the new one cannot
+    /// be opened): SQLite recovers from a full disk on its own, but not every I/O error leaves a usable handle.
+    fileprivate func reopenIfStuck() {
+        let now = Self.nowMs
+        guard let since = failingSinceMs, now - since >= Self.reopenAfterMs, now - lastReopenMs >= Self.reopenAfterMs else { return }
+        lastReopenMs = now
+        do {
+            let fresh = try SQLiteConnection(path: path)
+            try StoreSchema.configureWriter(fresh)
+            db = fresh
+            reopens += 1
+            logger.notice("store connection reopened after failing commits", metadata: ["failing_ms": "\(now - since)"])
+        } catch {
+            logger.warning("store connection could not be reopened; keeping the old one", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A failed commit is logged at most once every 10 s, with how many failed meanwhile unlogged: a full disk
+    /// under load must not flood the log.
+    fileprivate func logFailure(_ error: Error, operations: Int) {
+        let now = Self.nowMs
+        if failingSinceMs == nil { failingSinceMs = now }
+        guard now - lastFailureLogMs >= 10_000 else {
+            unloggedFailures += 1
+            return
+        }
+        lastFailureLogMs = now
+        failureLogged = true
+        logger.error("store commit failed", metadata: ["error": "\(error)", "operations": "\(operations)",
+                                                       "failed_commits_not_logged": "\(unloggedFailures)"])
+        unloggedFailures = 0
     }
 }
 

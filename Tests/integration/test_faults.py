@@ -367,6 +367,16 @@ def _data_dir_full(sc, disk, standin, prefix):
             if refused >= 10:
                 break
     assert refused >= 10, f"the full disk never refused a write: {replies}"
+    # Kept full: after 5 s of commits failing in a row the writer replaces its connection, and that fresh
+    # connection is the one that must recover below. (A small commit that still fits, such as the retention
+    # pass 5 s after start, proves the old connection usable and starts the 5 s over: hence up to 15 s.)
+    deadline = time.monotonic() + 15
+    while "store connection reopened" not in sc.stderr_text():
+        assert time.monotonic() < deadline, "no fresh connection after 15 s of failing commits"
+        r = agent.request(A.tool_call("while_full_later", {"pad": big}, None, call_id=first.call_id))
+        assert r.get("error") == "store_unavailable", r
+        refused += 1
+        time.sleep(0.5)
     small = agent.request(A.tool_call("small_while_full", {}, None, call_id=first.call_id))
     assert small.get("ok") is True or small.get("error") == "store_unavailable", small
     if small.get("ok") is True:
@@ -397,7 +407,8 @@ def _data_dir_full(sc, disk, standin, prefix):
     assert sorted(e["title"] for e in b["events"]) == ["call_answered", "call_ended"], \
         f"its SIP events, refused by the full store, were written once space returned: {b['events']}"
     assert standin.problems == []
-    report("data directory full", calls=2, records_acked=len(acked), writes_refused=refused, lost=0)
+    report("data directory full", calls=2, records_acked=len(acked), writes_refused=refused,
+           store_connection_reopened=1, lost=0)
     first.close(); second.close(); agent.close()
 
 

@@ -44,7 +44,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token for admin routes (env BLUEJAY_SIDECAR_ADMIN_TOKEN); without one they answer loopback only.") var adminToken: String?
     @Option(name: .long, help: "File holding Bluejay's webhook secret (else env BLUEJAY_WEBHOOK_SECRET).") var webhookSecretFile: String?
     @Option(name: .long, help: "Seconds a SIGTERM waits for live calls to end before closing. [default: 30]") var drainTimeout: String?
-    @Option(name: .long, help: "Longest call: one still up after this long (no BYE, or a BYE that never arrived) is ended and flushed, marked end_reason max_call_duration. Seconds, or a number with ms, s, m or h. [default: 4h]") var maxCallDuration: String?
+    @Option(name: .long, help: "Longest call: one still up after this long (no BYE, or a BYE that never arrived) is ended and flushed, marked end_reason max_call_duration. Seconds, or a number with ms, s, m, h or d (1s to 30d). [default: 4h]") var maxCallDuration: String?
     @Option(name: .long, help: "Days to keep flushed calls' records and delivered bodies (dead letters are kept). [default: 7]") var retentionDays: String?
     @Option(name: .long, help: "SIP-derived events (answered, DTMF, hold/resume, transfer, ended) in each call's body: on or off. [default: on]") var sipEvents: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]") var logLevel: String?
