@@ -1,10 +1,11 @@
 # Two commands do everything on a fresh Debian machine of this kind:
 #   make run    build and run the sidecar on its embedded default (mode uas, dry-run)
-#   make test   unit tests (swift test) and end-to-end tests (real binary + SIPp + stand-in for Bluejay, clients)
+#   make test   unit tests (swift test), end-to-end tests (real binary + SIPp + stand-in for Bluejay, clients),
+#               and a short run of each fuzz target
 
 SWIFT ?= swift
 
-.PHONY: deps test-deps build run test unit integration clean
+.PHONY: deps test-deps build run test unit integration fuzz-smoke clean
 
 deps:
 	@scripts/install-deps build
@@ -26,7 +27,13 @@ unit: test-deps
 integration: test-deps build
 	python3 -m pytest -q -p no:cacheprovider Tests/integration deploy/clients/python
 
-test: unit integration
+# Each fuzz target for a few seconds from its seeds (scripts/fuzz --time N for a longer run).
+fuzz-smoke: test-deps
+	scripts/fuzz --time $(FUZZ_SMOKE_SECONDS)
+
+FUZZ_SMOKE_SECONDS ?= 10
+
+test: unit integration fuzz-smoke
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -16,6 +16,11 @@ extension SIPMessage {
             return .missingHeader("Via")
         }
         guard SIPVia(via) != nil else { return .invalid("unusable top Via") }
+        // Responses travel back along every Via (RFC 3261 §18.2.2), and libosip2 writes a host-less one out as
+        // text it then refuses itself, so a forwarded or answered copy would not parse (found by fuzzing).
+        for other in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self).dropFirst() where SIPVia(other) == nil {
+            return .invalid("unusable Via")
+        }
 
         // RFC 4475 §3.1.2.16 expects 505 here; we report `.invalid` (a 400). `version` has the value.
         guard let version = m.sip_version, ASCII.equalsIgnoringCase(version, "SIP/2.0") else {
