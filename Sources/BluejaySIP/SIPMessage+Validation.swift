@@ -68,6 +68,14 @@ extension SIPMessage {
             }
         }
 
+        // RFC 3261 §20.15: a media-type parameter needs a value. libosip2 parses `text/plain;charset`, but then
+        // writes an empty Content-Type that swallows the next header line (found by fuzzing).
+        if let type = m.content_type {
+            var text: UnsafeMutablePointer<CChar>?
+            guard osip_content_type_to_str(type, &text) == 0, let text else { return .invalid("bad Content-Type") }
+            OSIP.free(text)
+        }
+
         // RFC 3261 §20.17: SIP-date is always GMT (RFC 4475 §3.1.2.12).
         if let date = otherHeaderValue("date"), !ASCII.trimmed(date).hasSuffix("GMT") {
             return .invalid("Date is not in GMT")

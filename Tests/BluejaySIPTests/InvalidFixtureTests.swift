@@ -52,6 +52,7 @@ final class InvalidFixtureTests: XCTestCase {
         "invite-bad-via-port.sip": .drop(.invalid("unusable top Via")),
         "invite-ipv6-unbracketed-via.sip": .drop(.invalid("unusable top Via")),
         "options-hostless-second-via.sip": .badRequest(.invalid("unusable Via")),  // found by the fuzzer (sip-fixtures/fuzz)
+        "message-content-type-param-without-value.sip": .badRequest(.invalid("bad Content-Type")),  // found by the fuzzer
         "invite-sip3-version.sip": .badRequest(.invalid("unsupported SIP version SIP/3.0")),
         "invite-bad-max-forwards.sip": .badRequest(.invalid("bad Max-Forwards")),
         "response-missing-call-id.sip": .drop(.missingHeader("Call-ID")),
