@@ -82,6 +82,22 @@ extension SIPMessage {
         }
 
         if let error = validateAddrSpecs() { return error }
+        if let error = validateAddressPorts() { return error }
+        return nil
+    }
+
+    /// RFC 3261 §25.1: a port is 1*DIGIT. libosip2 takes `From: sip:u@h: ;tag=1` with an empty port, then
+    /// writes `<sip:u@h:>`, which it refuses itself, so a 200 or a forwarded copy would not parse (found by fuzzing).
+    private func validateAddressPorts() -> SIPParseError? {
+        func badPort(_ uri: UnsafeMutablePointer<osip_uri_t>?) -> Bool {
+            guard let port = uri?.pointee.port else { return false }
+            return ASCII.parseDigits(port, limit: 65_535) == nil
+        }
+        if badPort(osip.pointee.from?.pointee.url) { return .invalid("bad From URI port") }
+        if badPort(osip.pointee.to?.pointee.url) { return .invalid("bad To URI port") }
+        if OSIP.elements(UnsafePointer(osip.field(\.contacts)), as: osip_contact_t.self).contains(where: { badPort($0.pointee.url) }) {
+            return .invalid("bad Contact URI port")
+        }
         return nil
     }
 
