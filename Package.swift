@@ -10,6 +10,11 @@ let package = Package(
         .executable(name: "bluejay-sidecar", targets: ["bluejay-sidecar"]),
         /// For agents written in Swift: beside swift-nio and swift-log it shares only the sidecar's pure protocol modules.
         .library(name: "BluejaySidecarClient", targets: ["BluejaySidecarClient"]),
+        /// The decoders of every untrusted input (SIP and the call events read from it, HEP, agent lines, webhooks), for
+        /// the fuzz targets in Fuzzing/.
+        .library(name: "BluejayDecoders", targets: [
+            "BluejaySIP", "BluejayCalls", "BluejayHEP", "BluejayAgentProtocol", "BluejayWebhook", "BluejayJSON",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -33,10 +33,12 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var thread: Thread?
     private var finished = false
 
-    /// Outcome counters: for metrics and tests.
-    public private(set) var delivered = 0
-    public private(set) var retried = 0
-    public private(set) var dead = 0
+    /// Outcome counters: for metrics and tests. Outcomes arrive on the worker thread (dry-run) and on the
+    /// client's transfer thread, so the counts are kept under `condition`.
+    public var delivered: Int { counted { $0.delivered } }
+    public var retried: Int { counted { $0.retried } }
+    public var dead: Int { counted { $0.dead } }
+    private var outcomes = (delivered: 0, retried: 0, dead: 0)
 
     public init(writer: StoreWriter, storePath: String, target: DeliveryTarget, policy: RetryPolicy, maxInFlight: Int = 16, logger: Logger) {
         self.writer = writer
@@ -155,6 +157,16 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
     }
 
+    private func counted(_ read: ((delivered: Int, retried: Int, dead: Int)) -> Int) -> Int {
+        condition.lock(); defer { condition.unlock() }
+        return read(outcomes)
+    }
+
+    private func count(_ change: (inout (delivered: Int, retried: Int, dead: Int)) -> Void) {
+        condition.lock(); defer { condition.unlock() }
+        change(&outcomes)
+    }
+
     private func record(_ item: Outbox.Item, _ outcome: DeliveryOutcome) {
         let attempts = item.attempts + 1
         let now = nowMs()
@@ -162,12 +174,12 @@ public final class DeliveryWorker: @unchecked Sendable {
         let operation: StoreWriter.Operation
         switch outcome {
         case .delivered(let status):
-            delivered += 1
+            count { $0.delivered += 1 }
             Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "delivered")]).increment()
             if status != 0 { logger.info("delivered to Bluejay", metadata: meta.merging(["status": "\(status)"]) { $1 }) }
             operation = { db in try Outbox.markDelivered(item.id, status: status, attempts: attempts, nowMs: now, in: db) }
         case .retryable(let reason, let status, let retryAfterMs):
-            retried += 1
+            count { $0.retried += 1 }
             Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "retry")]).increment()
             let delay = self.policy.delayMs(afterAttempt: attempts, retryAfterMs: retryAfterMs, random: Double.random(in: 0..<1))
             logger.warning("delivery failed, will retry", metadata: meta.merging(["reason": "\(reason)", "retry_in_ms": "\(delay)"]) { $1 })
@@ -175,7 +187,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 try Outbox.scheduleRetry(item.id, attempts: attempts, nextAttemptAtMs: now + delay, status: status, error: reason, nowMs: now, in: db)
             }
         case .rejected(let status, let body):
-            dead += 1
+            count { $0.dead += 1 }
             Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "dead")]).increment()
             let reason = "HTTP \(status): \(body)"
             logger.error("Bluejay rejected the body; kept as a dead letter", metadata: meta.merging(["status": "\(status)", "reason": "\(reason.prefix(500))"]) { $1 })

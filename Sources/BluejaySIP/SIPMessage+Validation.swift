@@ -16,6 +16,11 @@ extension SIPMessage {
             return .missingHeader("Via")
         }
         guard SIPVia(via) != nil else { return .invalid("unusable top Via") }
+        // Responses travel back along every Via (RFC 3261 §18.2.2), and libosip2 writes a host-less one out as
+        // text it then refuses itself, so a forwarded or answered copy would not parse (found by fuzzing).
+        for other in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self).dropFirst() where SIPVia(other) == nil {
+            return .invalid("unusable Via")
+        }
 
         // RFC 4475 §3.1.2.16 expects 505 here; we report `.invalid` (a 400). `version` has the value.
         guard let version = m.sip_version, ASCII.equalsIgnoringCase(version, "SIP/2.0") else {
@@ -63,12 +68,36 @@ extension SIPMessage {
             }
         }
 
+        // RFC 3261 §20.15: a media-type parameter needs a value. libosip2 parses `text/plain;charset`, but then
+        // writes an empty Content-Type that swallows the next header line (found by fuzzing).
+        if let type = m.content_type {
+            var text: UnsafeMutablePointer<CChar>?
+            guard osip_content_type_to_str(type, &text) == 0, let text else { return .invalid("bad Content-Type") }
+            OSIP.free(text)
+        }
+
         // RFC 3261 §20.17: SIP-date is always GMT (RFC 4475 §3.1.2.12).
         if let date = otherHeaderValue("date"), !ASCII.trimmed(date).hasSuffix("GMT") {
             return .invalid("Date is not in GMT")
         }
 
         if let error = validateAddrSpecs() { return error }
+        if let error = validateAddressPorts() { return error }
+        return nil
+    }
+
+    /// RFC 3261 §25.1: a port is 1*DIGIT. libosip2 takes `From: sip:u@h: ;tag=1` with an empty port, then
+    /// writes `<sip:u@h:>`, which it refuses itself, so a 200 or a forwarded copy would not parse (found by fuzzing).
+    private func validateAddressPorts() -> SIPParseError? {
+        func badPort(_ uri: UnsafeMutablePointer<osip_uri_t>?) -> Bool {
+            guard let port = uri?.pointee.port else { return false }
+            return ASCII.parseDigits(port, limit: 65_535) == nil
+        }
+        if badPort(osip.pointee.from?.pointee.url) { return .invalid("bad From URI port") }
+        if badPort(osip.pointee.to?.pointee.url) { return .invalid("bad To URI port") }
+        if OSIP.elements(UnsafePointer(osip.field(\.contacts)), as: osip_contact_t.self).contains(where: { badPort($0.pointee.url) }) {
+            return .invalid("bad Contact URI port")
+        }
         return nil
     }
 
