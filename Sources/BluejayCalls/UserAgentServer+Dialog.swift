@@ -80,7 +80,7 @@ extension UserAgentServer {
         call.endReason = reason
         liveCalls -= 1
         SIPMetrics.activeCalls.record(liveCalls)
-        SIPMetrics.callEnded(reason: reason)
+        metrics.callEnded(reason: reason)
         let duration = call.answeredAtMs.map { call.endedAtMs! - $0 } ?? 0
         logger.info("call ended", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")",
                                              "ended_by": "\(by)", "reason": "\(reason)", "duration_ms": "\(duration)"])

@@ -16,10 +16,15 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private var nextSequence = 0
     private var nextToWrite = 0
     private var context: ChannelHandlerContext?
+    /// Replies come back from the store writer's thread; one hop to the loop per commit, not per line.
+    private var handoff: LoopHandoff?
 
     init(service: AgentService) { self.service = service }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        handoff = LoopHandoff(loop: context.eventLoop) { [weak self] in self?.flushReplies() }
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -68,9 +73,9 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         if line.isEmpty || line == [UInt8(ascii: "\r")] { return }
         let sequence = nextSequence
         nextSequence += 1
-        let loop = context!.eventLoop
+        let handoff = self.handoff!
         service.handle(line[...]) { [self] reply in
-            if loop.inEventLoop { self.deliver(sequence, reply) } else { loop.execute { self.deliver(sequence, reply) } }
+            handoff.run { self.deliver(sequence, reply, flush: false) }
         }
     }
 
@@ -80,7 +85,16 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         deliver(sequence, reply)
     }
 
-    private func deliver(_ sequence: Int, _ reply: [UInt8]) {
+    /// Replies written since the last flush (a burst from one commit goes out in one flush).
+    private var unflushed = false
+
+    private func flushReplies() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
+    }
+
+    private func deliver(_ sequence: Int, _ reply: [UInt8], flush: Bool = true) {
         replies[sequence] = reply
         guard let context else { return } // the agent went away; its records are kept regardless
         var wrote = false
@@ -89,7 +103,9 @@ final class AgentConnectionHandler: ChannelInboundHandler {
             nextToWrite += 1
             wrote = true
         }
-        if wrote { context.flush() }
+        if wrote {
+            if flush { context.flush() } else { unflushed = true }
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

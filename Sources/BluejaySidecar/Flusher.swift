@@ -22,6 +22,8 @@ final class Flusher: @unchecked Sendable {
     private let logger: Logger
     /// Set once the delivery worker exists; woken after every enqueue.
     var onEnqueued: (() -> Void)?
+    /// Looked up in the metrics backend once rather than per flush.
+    private let flushLatency = Metrics.Timer(label: "bluejay_sidecar_flush_latency_seconds", preferredDisplayUnit: .seconds)
     /// Lingering calls; touched on `loop` only.
     private var lingering: [String: Scheduled<Void>] = [:]
 
@@ -78,6 +80,7 @@ final class Flusher: @unchecked Sendable {
     func flush(_ callID: String, done: ((Error?) -> Void)?) {
         let registry = self.registry
         let logger = self.logger
+        let flushLatency = self.flushLatency
         writer.submit({ db in
             guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
             let records = try Ledger.records(callID: callID, in: db)
@@ -87,11 +90,10 @@ final class Flusher: @unchecked Sendable {
                 let body = FlushBody.build(call: call, simulationResultID: sim, records: records)
                 try Outbox.enqueue(callID: callID, simulationResultID: sim, body: body, nowMs: now, in: db)
                 try Ledger.setFlushState(.flushed, callID: callID, atMs: now, in: db)
-                logger.info("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
+                logger.debug("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
                                                                  "records": "\(records.count)", "bytes": "\(body.count)"])
                 if let ended = call.endedAtMs {
-                    Metrics.Timer(label: "bluejay_sidecar_flush_latency_seconds", preferredDisplayUnit: .seconds)
-                        .recordMilliseconds(max(0, now - ended))
+                    flushLatency.recordMilliseconds(max(0, now - ended))
                 }
             } else {
                 try Ledger.setFlushState(.skipped, callID: callID, atMs: now, in: db)

@@ -6,6 +6,11 @@ import NIOPosix
 
 /// Binds the SIP listeners (UDP and TCP, IPv4 and IPv6) on the SIP event loop and feeds the user agent.
 enum SIPListeners {
+    /// A UDP listener's receive buffer. The default (~200 KB) holds a few hundred datagrams, less than a
+    /// burst of INVITEs at a few thousand calls/s arriving while the loop waits on a commit: the kernel drops
+    /// the rest and callers retransmit 500 ms later. Linux caps it at net.core.rmem_max.
+    static let receiveBufferBytes: SocketOptionValue = 4 << 20
+
     /// `receive` gets every datagram / framed message with its peer, on the SIP loop.
     static func bind(_ addresses: [ListenAddress], receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment,
                      logger: Logger) throws -> [Channel] {
@@ -16,6 +21,7 @@ enum SIPListeners {
             case .udp:
                 var bootstrap = DatagramBootstrap(group: environment.loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.socketOption(.so_rcvbuf), value: receiveBufferBytes)
                     .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPMessage.maxSize + 1))
                     .channelOption(.maxMessagesPerRead, value: 16)
                     .channelInitializer { channel in

@@ -19,10 +19,13 @@ final class SIPLoopEnvironment: UASEnvironment {
 
     private let outbound: OutboundNumbers
     private let registry: CallRegistry
+    /// Store completions come back to the loop through this, one hop per commit.
+    private let handoff: LoopHandoff
 
     init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
         self.registry = registry
         self.loop = loop
+        handoff = LoopHandoff(loop: loop)
         self.writer = writer
         self.flusher = flusher
         self.outbound = outbound
@@ -155,8 +158,8 @@ final class SIPLoopEnvironment: UASEnvironment {
     }
 
     func persist(_ call: StoredCall, done: @escaping (Error?) -> Void) {
-        let loop = self.loop
-        writer.submit({ db in try Ledger.upsert(call, in: db) }, completion: { error in loop.execute { done(error) } })
+        let handoff = self.handoff
+        writer.submit({ db in try Ledger.upsert(call, in: db) }, singleStatement: true, completion: { error in handoff.run { done(error) } })
     }
 
     func callEnded(_ callID: String) { flusher.callEnded(callID) }
@@ -166,7 +169,7 @@ final class SIPLoopEnvironment: UASEnvironment {
     func record(_ event: SIPCallEvent, callID: String) {
         let record = StoredRecord(kind: SIPCallEvent.recordKind, startIsOffset: false, startValue: event.atMs, fragment: event.fragment)
         let registry = self.registry
-        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, completion: { error in
+        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, completion: { error in
             if error == nil { registry.update(callID) { $0.recordCount += 1 } }
         })
     }

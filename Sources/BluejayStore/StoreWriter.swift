@@ -10,6 +10,8 @@ public final class StoreWriter: @unchecked Sendable {
     private struct Pending {
         var operation: Operation
         var completion: Completion?
+        /// One SQL statement: SQLite makes it atomic on its own, so it needs no savepoint of its own.
+        var singleStatement: Bool
     }
 
     /// Ops per transaction at most: bounds commit latency under a flood.
@@ -41,15 +43,17 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// Queues `operation`; `completion` runs on the writer thread after the transaction holding it committed
-    /// (nil) or failed (the error). Operations run in submission order.
-    public func submit(_ operation: @escaping Operation, completion: Completion? = nil) {
+    /// (nil) or failed (the error). Operations run in submission order. `singleStatement`: the operation
+    /// writes with at most one SQL statement (reads and checks aside), so a failure leaves nothing behind
+    /// without a savepoint around it; the hot paths (agent records, SIP call state) say so.
+    public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, completion: Completion? = nil) {
         condition.lock()
         if stopping {
             condition.unlock()
             completion?(StoreError.closed)
             return
         }
-        queue.append(Pending(operation: operation, completion: completion))
+        queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement))
         condition.signal()
         condition.unlock()
     }
@@ -85,9 +89,14 @@ public final class StoreWriter: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let take = min(queue.count, Self.maxBatch)
-            let batch = Array(queue.prefix(take))
-            queue.removeFirst(take)
+            let batch: [Pending]
+            if queue.count <= Self.maxBatch {
+                batch = queue
+                queue.removeAll(keepingCapacity: true)
+            } else {
+                batch = Array(queue.prefix(Self.maxBatch))
+                queue.removeFirst(Self.maxBatch)
+            }
             condition.unlock()
             commit(batch)
         }
@@ -96,22 +105,36 @@ public final class StoreWriter: @unchecked Sendable {
     private func commit(_ batch: [Pending]) {
         var results = [Error?](repeating: nil, count: batch.count)
         do {
-            try db.execute("BEGIN IMMEDIATE")
+            // Prepared once and kept (SQLiteConnection caches statements): compiling these four per
+            // operation cost more than most operations themselves.
+            let savepoint = try db.statement("SAVEPOINT op")
+            let release = try db.statement("RELEASE op")
+            try db.statement("BEGIN IMMEDIATE").run()
             for (i, item) in batch.enumerated() {
                 // A savepoint per operation: one failing operation leaves no half-write and does not sink the others.
-                try db.execute("SAVEPOINT op")
+                if item.singleStatement {
+                    do {
+                        try item.operation(db)
+                    } catch let error as SQLiteError where error.isUnavailable {
+                        throw error
+                    } catch {
+                        results[i] = error
+                    }
+                    continue
+                }
+                try savepoint.run()
                 do {
                     try item.operation(db)
-                    try db.execute("RELEASE op")
+                    try release.run()
                 } catch let error as SQLiteError where error.isUnavailable {
                     throw error
                 } catch {
                     results[i] = error
-                    try db.execute("ROLLBACK TO op")
-                    try db.execute("RELEASE op")
+                    try db.statement("ROLLBACK TO op").run()
+                    try release.run()
                 }
             }
-            try db.execute("COMMIT")
+            try db.statement("COMMIT").run()
             commits += 1
             operations += batch.count
         } catch {
