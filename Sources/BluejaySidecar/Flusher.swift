@@ -46,16 +46,19 @@ final class Flusher: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// The SIP side is done with the call.
+    /// The SIP side is done with the call. Called on the SIP loop (this one) right after the call's end was
+    /// queued for the store, the flush (no linger) is queued behind it and shares its commit.
     func callEnded(_ callID: String) {
-        loop.execute { [self] in
-            if registry.entry(callID)?.agentDone == true || lingerMs <= 0 {
+        if loop.inEventLoop { ended(callID) } else { loop.execute { [self] in ended(callID) } }
+    }
+
+    private func ended(_ callID: String) {
+        if registry.entry(callID)?.agentDone == true || lingerMs <= 0 {
+            flush(callID, done: nil)
+        } else {
+            lingering[callID] = loop.scheduleTask(in: .milliseconds(lingerMs)) { [self] in
+                lingering[callID] = nil
                 flush(callID, done: nil)
-            } else {
-                lingering[callID] = loop.scheduleTask(in: .milliseconds(lingerMs)) { [self] in
-                    lingering[callID] = nil
-                    flush(callID, done: nil)
-                }
             }
         }
     }

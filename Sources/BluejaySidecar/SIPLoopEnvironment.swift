@@ -169,7 +169,8 @@ final class SIPLoopEnvironment: UASEnvironment {
     func record(_ event: SIPCallEvent, callID: String) {
         let record = StoredRecord(kind: SIPCallEvent.recordKind, startIsOffset: false, startValue: event.atMs, fragment: event.fragment)
         let registry = self.registry
-        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, completion: { error in
+        // Deferrable: it joins the commit of the call's next state change (or the flush), which it precedes.
+        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, deferrable: true, completion: { error in
             if error == nil { registry.update(callID) { $0.recordCount += 1 } }
         })
     }

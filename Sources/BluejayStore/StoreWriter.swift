@@ -12,13 +12,20 @@ public final class StoreWriter: @unchecked Sendable {
         var completion: Completion?
         /// One SQL statement: SQLite makes it atomic on its own, so it needs no savepoint of its own.
         var singleStatement: Bool
+        var deferrable: Bool
     }
 
     /// Ops per transaction at most: bounds commit latency under a flood.
     public static let maxBatch = 4_096
+    /// How long deferrable operations wait for an urgent one to share its commit.
+    public static let maxDeferMs = 50
 
     private let condition = NSCondition()
     private var queue: [Pending] = []
+    /// Queued operations someone waits on; while there are none, deferrable ones wait up to `maxDeferMs`.
+    private var urgent = 0
+    /// When the oldest queued operation was queued.
+    private var queuedSince = Date()
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
@@ -46,15 +53,22 @@ public final class StoreWriter: @unchecked Sendable {
     /// (nil) or failed (the error). Operations run in submission order. `singleStatement`: the operation
     /// writes with at most one SQL statement (reads and checks aside), so a failure leaves nothing behind
     /// without a savepoint around it; the hot paths (agent records, SIP call state) say so.
-    public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, completion: Completion? = nil) {
+    ///
+    /// `deferrable`: nothing waits on this operation's durability (bookkeeping such as a delivery's outcome or a
+    /// SIP-derived event), so it does not start a commit of its own: it joins the next one, or is committed
+    /// `maxDeferMs` after it was queued. Its completion still runs only once it is durable.
+    public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, deferrable: Bool = false,
+                       completion: Completion? = nil) {
         condition.lock()
         if stopping {
             condition.unlock()
             completion?(StoreError.closed)
             return
         }
-        queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement))
-        condition.signal()
+        if queue.isEmpty { queuedSince = Date() }
+        queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement, deferrable: deferrable))
+        if !deferrable { urgent += 1 }
+        if !deferrable || queue.count == 1 { condition.signal() }
         condition.unlock()
     }
 
@@ -82,7 +96,15 @@ public final class StoreWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            while !stopping && urgent == 0 {
+                if queue.isEmpty {
+                    condition.wait()
+                    continue
+                }
+                let due = queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
+                if Date() >= due { break }
+                _ = condition.wait(until: due)
+            }
             if queue.isEmpty && stopping {
                 stopped = true
                 condition.broadcast()
@@ -93,9 +115,12 @@ public final class StoreWriter: @unchecked Sendable {
             if queue.count <= Self.maxBatch {
                 batch = queue
                 queue.removeAll(keepingCapacity: true)
+                urgent = 0
             } else {
                 batch = Array(queue.prefix(Self.maxBatch))
                 queue.removeFirst(Self.maxBatch)
+                urgent -= batch.reduce(0) { $1.deferrable ? $0 : $0 + 1 }
+                queuedSince = Date()
             }
             condition.unlock()
             commit(batch)
