@@ -31,7 +31,7 @@ integration: test-deps build
 
 test: unit integration
 
-# Performance, side by side with Kamailio (README "Performance"); about 15 min, or 2 min quick.
+# Performance, side by side with Kamailio (README "Performance"); 10-15 min, or about 1 min quick.
 bench: bench-deps
 	python3 bench/run
 
