@@ -5,13 +5,16 @@
 
 SWIFT ?= swift
 
-.PHONY: deps test-deps build run test unit integration fuzz-smoke sanitizers clean
+.PHONY: deps test-deps bench-deps build run test unit integration fuzz-smoke sanitizers bench bench-quick clean
 
 deps:
 	@scripts/install-deps build
 
 test-deps:
 	@scripts/install-deps test
+
+bench-deps:
+	@scripts/install-deps bench
 
 build: deps
 	$(SWIFT) build
@@ -43,6 +46,13 @@ sanitizers: test-deps
 	SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 
 test: unit integration fuzz-smoke sanitizers
+
+# Performance, side by side with Kamailio (README "Performance"); 10-15 min, or about 1 min quick.
+bench: bench-deps
+	python3 bench/run
+
+bench-quick: bench-deps
+	python3 bench/run --quick
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -79,6 +79,8 @@ let package = Package(
         .executableTarget(name: "bluejay-sidecar", dependencies: [
             "BluejaySidecar", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        /// bench/run's parser-overhead loop (BluejaySIP under callgrind, beside bench/tools/osip-parse.c).
+        .executableTarget(name: "bluejay-parse-bench", dependencies: ["BluejaySIP"]),
 
         // What the unit tests share: validation of bodies against Bluejay's schema, a manual clock.
         .target(name: "BluejayTestSupport", dependencies: ["BluejayCalls"], path: "Tests/BluejayTestSupport"),

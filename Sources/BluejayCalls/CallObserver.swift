@@ -50,6 +50,7 @@ public final class CallObserver {
     let logger: Logger
     private var calls: [String: ObservedCall] = [:]
     private var live = 0
+    private let metrics = SIPMetrics()
     /// Mirror and proxy modes cannot refuse calls; kept for the protocol (a proxy stops relaying new INVITEs).
     public var acceptingCalls = true
 
@@ -68,7 +69,7 @@ public final class CallObserver {
     /// when a capture protocol gives it.
     public func observe(_ message: SIPMessage, atMs: Int64? = nil) {
         let now = atMs ?? environment.nowMs
-        SIPMetrics.message(direction: "in", method: message.method, code: message.isRequest ? 0 : message.statusCode)
+        metrics.message(outbound: false, method: message.method, code: message.isRequest ? 0 : message.statusCode)
         if message.isRequest { request(message, now) } else { response(message, now) }
     }
 
@@ -145,7 +146,7 @@ public final class CallObserver {
         call.endReason = reason
         live -= 1
         SIPMetrics.activeCalls.record(live)
-        SIPMetrics.callEnded(reason: reason)
+        metrics.callEnded(reason: reason)
         logger.info("call ended", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")",
                                              "ended_by": "\(by)", "reason": "\(reason)"])
         registry.update(call.callID) { $0.state = .ended; $0.endedAtMs = now }

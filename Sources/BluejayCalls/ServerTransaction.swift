@@ -41,6 +41,8 @@ final class ServerTransaction {
     let rport: Int?
     var lastResponse: [UInt8]?
     var finalStatus: Int?
+    /// When the request arrived (INVITE: when its 100 Trying falls due if nothing was sent by then).
+    var arrivedAtMs: Int64 = 0
     /// Non-2xx final responses to INVITE over UDP, until the ACK (Timer G).
     var retransmission: Retransmission?
     weak var call: UASCall?

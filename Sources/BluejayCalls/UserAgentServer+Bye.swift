@@ -21,7 +21,7 @@ extension UserAgentServer {
         let bytes = Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
         let destination = SIPDestination.to(peer)
         environment.send(bytes, to: destination)
-        SIPMetrics.message(direction: "out", method: "BYE", code: 0)
+        metrics.message(outbound: true, method: "BYE", code: 0)
         logger.info("sent BYE to the caller", metadata: ["call_id": "\(call.callID)", "reason": "\(reason)"])
         guard !peer.transport.isReliable else { return }
         hangUps[branch] = Retransmission.start(bytes, to: destination, config: config, environment: environment) { [weak self] in

@@ -69,7 +69,8 @@ extension UserAgentServer {
                metadata: [("direction", SIPEventReader.direction(ofSDP: request.body) ?? "sendrecv")])
     }
 
-    /// Ends the call on the SIP side: durable first, then `then` (the BYE's 200), then the flush is scheduled.
+    /// Ends the call on the SIP side: `then` (the BYE's 200) once the end is durable; the flush is queued right
+    /// behind the end, so without linger both share one commit.
     func end(_ call: UASCall, by: String, reason: String, message: SIPMessage? = nil, then: (() -> Void)?) {
         guard call.state != .ended else { then?(); return }
         record(SIPEventReader.ended(atMs: environment.nowMs, by: by, reason: reason, message: message), call)
@@ -80,7 +81,7 @@ extension UserAgentServer {
         call.endReason = reason
         liveCalls -= 1
         SIPMetrics.activeCalls.record(liveCalls)
-        SIPMetrics.callEnded(reason: reason)
+        metrics.callEnded(reason: reason)
         let duration = call.answeredAtMs.map { call.endedAtMs! - $0 } ?? 0
         logger.info("call ended", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")",
                                              "ended_by": "\(by)", "reason": "\(reason)", "duration_ms": "\(duration)"])
@@ -89,13 +90,14 @@ extension UserAgentServer {
             guard let self else { return }
             if let error { self.logger.error("could not store call end", metadata: ["call_id": "\(call.callID)", "error": "\(error)"]) }
             then?()
-            self.environment.callEnded(call.callID)
             // Keep the dialog a while so retransmitted BYEs match their transaction, then forget it.
             _ = self.environment.schedule(afterMs: self.config.transactionLingerMs) { [weak self] in
                 guard let self, self.calls[call.callID] === call else { return }
                 self.calls[call.callID] = nil
             }
         }
+        // Queued behind the end's own write, so a flush without linger shares its commit.
+        environment.callEnded(call.callID)
     }
 
     /// Ends a call the SIP side never saw end (Bluejay says the simulation is over, the BYE went missing).

@@ -54,7 +54,7 @@ extension UserAgentServer {
             respond(tx, refusal.status, reason: refusal.reason, headers: [("Retry-After", String(refusal.retryAfterSeconds))])
             return
         }
-        respond(tx, 100)
+        awaitAnswer(tx)
         if invite.simulationResultIDCount > 1 {
             logger.warning("INVITE has more than one X-Simulation-Result-Id; the first wins", metadata: ["call_id": "\(invite.callID)"])
         }
@@ -87,6 +87,36 @@ extension UserAgentServer {
             }
         } else {
             answer(call, peer: peer, host: host)
+        }
+    }
+
+    /// How long an INVITE may go without any response before it gets 100 Trying.
+    static let tryingAfterMs: Int64 = 100
+
+    /// RFC 3261 §17.2.1: 100 Trying unless the answer is out within 200 ms. The answer waits only for the
+    /// store's commit, normally a few ms, so 100 Trying is sent only to INVITEs still unanswered after
+    /// `tryingAfterMs` (or retransmitted before their answer): one datagram fewer for almost every call, and
+    /// one timer for all waiting INVITEs rather than one per call.
+    func awaitAnswer(_ tx: ServerTransaction) {
+        tx.arrivedAtMs = environment.nowMs
+        awaitingAnswer.append(tx)
+        if tryingTimer == nil {
+            tryingTimer = environment.schedule(afterMs: Self.tryingAfterMs) { [weak self] in self?.sendDueTrying() }
+        }
+    }
+
+    private func sendDueTrying() {
+        tryingTimer = nil
+        let now = environment.nowMs
+        var waiting: [ServerTransaction] = []
+        for tx in awaitingAnswer where tx.lastResponse == nil && tx.finalStatus == nil {
+            if now - tx.arrivedAtMs >= Self.tryingAfterMs { respond(tx, 100) } else { waiting.append(tx) }
+        }
+        awaitingAnswer = waiting
+        if let oldest = waiting.first {
+            tryingTimer = environment.schedule(afterMs: max(1, oldest.arrivedAtMs + Self.tryingAfterMs - now)) { [weak self] in
+                self?.sendDueTrying()
+            }
         }
     }
 

@@ -15,9 +15,13 @@ public final class UserAgentServer {
     let environment: UASEnvironment
     var logger: Logger
     var transactions = TransactionTable()
+    let metrics = SIPMetrics()
     var calls: [String: UASCall] = [:]
     /// Calls ringing or active, for the concurrent-call limit.
     var liveCalls = 0
+    /// Initial INVITEs with nothing sent yet, oldest first, and the one timer that sends their 100 Trying.
+    var awaitingAnswer: [ServerTransaction] = []
+    var tryingTimer: SIPTimer?
     /// Set while draining: new INVITEs get 503.
     public var acceptingCalls = true
     /// Per-source limits on new calls (`--sip-rate-limit`, `--sip-calls-per-source`); nil: none.
@@ -65,7 +69,7 @@ public final class UserAgentServer {
         counters.received += 1
         switch SIPMessage.parse(bytes) {
         case .message(let message):
-            SIPMetrics.message(direction: "in", method: message.method, code: message.isRequest ? 0 : message.statusCode)
+            metrics.message(outbound: false, method: message.method, code: message.isRequest ? 0 : message.statusCode)
             guard message.isRequest else { return responseReceived(message) } // only our BYEs have client transactions
             handle(message, from: peer)
         case .badRequest(let message, let error):
@@ -77,7 +81,7 @@ public final class UserAgentServer {
             let response = message.makeResponse(status: 400, reason: String(reason.prefix(120)), received: received,
                                                 rport: via.rport != .absent ? peer.port : nil, headers: serverHeader)
             environment.send(response.serialize(), to: SIPDestination.forResponse(via: via, from: peer))
-            SIPMetrics.message(direction: "out", method: message.method, code: 400)
+            metrics.message(outbound: true, method: message.method, code: 400)
         case .drop(let error):
             counters.dropped += 1
             logger.debug("dropped SIP message", metadata: ["peer": "\(peer.host):\(peer.port)", "error": "\(error)"])
@@ -96,7 +100,11 @@ public final class UserAgentServer {
         }
         if let existing = transactions[key] {
             counters.retransmissionsAbsorbed += 1
-            if let last = existing.lastResponse { environment.send(last, to: existing.destination) }
+            if let last = existing.lastResponse {
+                environment.send(last, to: existing.destination)
+            } else if existing.key.method == "INVITE" && existing.finalStatus == nil {
+                respond(existing, 100) // the caller is retransmitting: tell it the answer is coming
+            }
             return
         }
         let tx = ServerTransaction(key: key, request: request, via: via, peer: peer)
@@ -145,7 +153,7 @@ public final class UserAgentServer {
         let bytes = response.serialize()
         tx.lastResponse = bytes
         environment.send(bytes, to: tx.destination)
-        SIPMetrics.message(direction: "out", method: tx.key.method, code: status)
+        metrics.message(outbound: true, method: tx.key.method, code: status)
         if status >= 200 {
             tx.finalStatus = status
             tx.request = nil

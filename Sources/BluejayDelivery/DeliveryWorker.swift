@@ -27,11 +27,20 @@ public final class DeliveryWorker: @unchecked Sendable {
     private let maxInFlight: Int
     private let logger: Logger
     private let condition = NSCondition()
+    /// Items being sent or whose outcome is not committed yet: never picked again meanwhile.
     private var inFlight = Set<Int64>()
+    /// Transfers running: what `maxInFlight` bounds. A finished transfer frees its slot at once, while its
+    /// outcome waits for the store's next commit, so deliveries never wait on the disk.
+    private var transfers = 0
     private var woken = false
     private var stopping = false
     private var thread: Thread?
     private var finished = false
+
+    /// Attempts by result, looked up in the metrics backend once rather than per delivery.
+    private let attemptsDelivered = Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "delivered")])
+    private let attemptsRetried = Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "retry")])
+    private let attemptsDead = Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "dead")])
 
     /// Outcome counters: for metrics and tests. Outcomes arrive on the worker thread (dry-run) and on the
     /// client's transfer thread, so the counts are kept under `condition`.
@@ -103,7 +112,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let capacity = maxInFlight - inFlight.count
+            let capacity = maxInFlight - transfers
             let busy = inFlight.union(lastTried)
             let dueAll = lastTry
             woken = false
@@ -142,6 +151,7 @@ public final class DeliveryWorker: @unchecked Sendable {
     private func send(_ item: Outbox.Item) {
         condition.lock()
         inFlight.insert(item.id)
+        transfers += 1
         condition.unlock()
         switch target {
         case .dryRun(let sink):
@@ -168,6 +178,11 @@ public final class DeliveryWorker: @unchecked Sendable {
     }
 
     private func record(_ item: Outbox.Item, _ outcome: DeliveryOutcome) {
+        condition.lock()
+        transfers -= 1
+        woken = true
+        condition.signal()
+        condition.unlock()
         let attempts = item.attempts + 1
         let now = nowMs()
         let meta: Logger.Metadata = ["call_id": "\(item.callID)", "simulation_result_id": "\(item.simulationResultID)", "attempt": "\(attempts)"]
@@ -175,12 +190,12 @@ public final class DeliveryWorker: @unchecked Sendable {
         switch outcome {
         case .delivered(let status):
             count { $0.delivered += 1 }
-            Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "delivered")]).increment()
-            if status != 0 { logger.info("delivered to Bluejay", metadata: meta.merging(["status": "\(status)"]) { $1 }) }
+            attemptsDelivered.increment()
+            if status != 0 { logger.debug("delivered to Bluejay", metadata: meta.merging(["status": "\(status)"]) { $1 }) }
             operation = { db in try Outbox.markDelivered(item.id, status: status, attempts: attempts, nowMs: now, in: db) }
         case .retryable(let reason, let status, let retryAfterMs):
             count { $0.retried += 1 }
-            Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "retry")]).increment()
+            attemptsRetried.increment()
             let delay = self.policy.delayMs(afterAttempt: attempts, retryAfterMs: retryAfterMs, random: Double.random(in: 0..<1))
             logger.warning("delivery failed, will retry", metadata: meta.merging(["reason": "\(reason)", "retry_in_ms": "\(delay)"]) { $1 })
             operation = { db in
@@ -188,12 +203,14 @@ public final class DeliveryWorker: @unchecked Sendable {
             }
         case .rejected(let status, let body):
             count { $0.dead += 1 }
-            Counter(label: "bluejay_sidecar_delivery_attempts_total", dimensions: [("result", "dead")]).increment()
+            attemptsDead.increment()
             let reason = "HTTP \(status): \(body)"
             logger.error("Bluejay rejected the body; kept as a dead letter", metadata: meta.merging(["status": "\(status)", "reason": "\(reason.prefix(500))"]) { $1 })
             operation = { db in try Outbox.markDead(item.id, attempts: attempts, status: status, reason: reason, nowMs: now, in: db) }
         }
-        writer.submit(operation) { [self] error in
+        // Deferrable: the transfer is over and its slot free; the outcome joins the next commit. A crash before
+        // it means one more attempt of a body Bluejay already has, as a crash just after the POST always did.
+        writer.submit(operation, deferrable: true) { [self] error in
             if let error { logger.error("could not record delivery outcome", metadata: meta.merging(["error": "\(error)"]) { $1 }) }
             condition.lock()
             inFlight.remove(item.id)

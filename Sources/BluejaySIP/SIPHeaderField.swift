@@ -30,6 +30,19 @@ struct SIPHeaderField {
             var nameEnd = colon
             while nameEnd > i, ASCII.isWhitespace(bytes[nameEnd - 1]) { nameEnd -= 1 }
             let name = String(decoding: bytes[i..<nameEnd], as: UTF8.self)
+            // The common case, one line whose value has no LWS run to collapse: the string straight from the
+            // bytes, without building it byte by byte (most of the scan's cost otherwise).
+            if next >= end || !ASCII.isWhitespace(bytes[next]) {
+                var start = colon + 1
+                var stop = lineEnd
+                while start < stop, ASCII.isWhitespace(bytes[start]) { start += 1 }
+                while stop > start, ASCII.isWhitespace(bytes[stop - 1]) { stop -= 1 }
+                if !hasRunToCollapse(bytes, start, stop) {
+                    fields.append(SIPHeaderField(name: name, value: String(decoding: bytes[start..<stop], as: UTF8.self)))
+                    i = next
+                    continue
+                }
+            }
             value.removeAll(keepingCapacity: true)
             appendTrimmed(bytes, colon + 1, lineEnd, to: &value)
 
@@ -47,6 +60,23 @@ struct SIPHeaderField {
             fields.append(SIPHeaderField(name: name, value: String(decoding: value, as: UTF8.self)))
         }
         return fields
+    }
+
+    /// Whether `bytes[from..<to]` holds an HTAB or two whitespace bytes in a row (what `appendTrimmed` rewrites).
+    private static func hasRunToCollapse<Bytes: RandomAccessCollection>(_ bytes: Bytes, _ from: Int, _ to: Int) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int {
+        var lastWasSpace = false
+        for index in from..<to {
+            let byte = bytes[index]
+            if byte == ASCII.space {
+                if lastWasSpace { return true }
+                lastWasSpace = true
+            } else if ASCII.isWhitespace(byte) {
+                return true
+            } else {
+                lastWasSpace = false
+            }
+        }
+        return false
     }
 
     private static func appendTrimmed<Bytes: RandomAccessCollection>(_ bytes: Bytes, _ from: Int, _ to: Int, to value: inout [UInt8]) where Bytes.Element == UInt8, Bytes.Index == Int {

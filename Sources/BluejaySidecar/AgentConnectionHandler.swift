@@ -18,10 +18,16 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// The agent sent EOF: close once every line read so far has been answered.
     private var inputClosed = false
+    private var closing = false
+    /// Replies come back from the store writer's thread; one hop to the loop per commit, not per line.
+    private var handoff: LoopHandoff?
 
     init(service: AgentService) { self.service = service }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        handoff = LoopHandoff(loop: context.eventLoop) { [weak self] in self?.flushReplies() }
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -70,9 +76,9 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         if line.isEmpty || line == [UInt8(ascii: "\r")] { return }
         let sequence = nextSequence
         nextSequence += 1
-        let loop = context!.eventLoop
+        let handoff = self.handoff!
         service.handle(line[...]) { [self] reply in
-            if loop.inEventLoop { self.deliver(sequence, reply) } else { loop.execute { self.deliver(sequence, reply) } }
+            handoff.run { self.deliver(sequence, reply, flush: false) }
         }
     }
 
@@ -82,7 +88,16 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         deliver(sequence, reply)
     }
 
-    private func deliver(_ sequence: Int, _ reply: [UInt8]) {
+    /// Replies written since the last flush (a burst from one commit goes out in one flush).
+    private var unflushed = false
+
+    private func flushReplies() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
+    }
+
+    private func deliver(_ sequence: Int, _ reply: [UInt8], flush: Bool = true) {
         replies[sequence] = reply
         guard let context else { return } // the agent went away; its records are kept regardless
         var wrote = false
@@ -91,7 +106,9 @@ final class AgentConnectionHandler: ChannelInboundHandler {
             nextToWrite += 1
             wrote = true
         }
-        if wrote { context.flush() }
+        if wrote {
+            if flush { context.flush() } else { unflushed = true }
+        }
         closeIfDone()
     }
 
@@ -105,9 +122,16 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// After EOF, once every line has its reply: close when the replies written so far have left (writes
+    /// complete in order, so an empty write completing means all before it did).
     private func closeIfDone() {
-        guard inputClosed, nextToWrite == nextSequence, let context else { return }
-        context.close(promise: nil)
+        guard inputClosed, !closing, nextToWrite == nextSequence, let context else { return }
+        closing = true
+        unflushed = false
+        let channel = context.channel
+        let done = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)), promise: done)
+        done.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

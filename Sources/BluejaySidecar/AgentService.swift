@@ -11,12 +11,17 @@ final class AgentService: @unchecked Sendable {
     private let writer: StoreWriter
     private let flusher: Flusher
     private let logger: Logger
+    /// Acknowledged records by kind, looked up in the metrics backend once rather than per record.
+    private let recordCounters: [AgentRecordKind: Counter]
 
     init(registry: CallRegistry, writer: StoreWriter, flusher: Flusher, logger: Logger) {
         self.registry = registry
         self.writer = writer
         self.flusher = flusher
         self.logger = logger
+        recordCounters = Dictionary(uniqueKeysWithValues: AgentRecordKind.allCases.map {
+            ($0, Counter(label: "bluejay_sidecar_ledger_records_total", dimensions: [("kind", $0.rawValue)]))
+        })
     }
 
     /// `reply` is called exactly once, from any thread.
@@ -68,6 +73,7 @@ final class AgentService: @unchecked Sendable {
     private func append(_ record: AgentRecord, to entry: CallEntry, reply: @escaping ([UInt8]) -> Void) {
         let callID = entry.callID
         let registry = self.registry
+        let counter = recordCounters[record.kind]
         let naming = entry.simulationResultID == nil ? record.call.simulationResultID : nil
         let stored = StoredRecord(kind: record.kind.rawValue, startIsOffset: record.start.isOffset, startValue: record.start.value,
                                   endIsOffset: record.end?.isOffset, endValue: record.end?.value, fragment: record.fragment)
@@ -79,10 +85,10 @@ final class AgentService: @unchecked Sendable {
                 registry.update(callID) { if $0.simulationResultID == nil { $0.simulationResultID = naming } }
             }
             try Ledger.append(stored, callID: callID, in: db)
-        }, completion: { error in
+        }, singleStatement: naming == nil, completion: { error in
             if let error { return reply(Self.reply(for: error)) }
             registry.update(callID) { $0.recordCount += 1 }
-            Counter(label: "bluejay_sidecar_ledger_records_total", dimensions: [("kind", stored.kind)]).increment()
+            counter?.increment()
             reply(AgentReply.ok)
         })
     }

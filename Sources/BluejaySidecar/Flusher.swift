@@ -22,6 +22,8 @@ final class Flusher: @unchecked Sendable {
     private let logger: Logger
     /// Set once the delivery worker exists; woken after every enqueue.
     var onEnqueued: (() -> Void)?
+    /// Looked up in the metrics backend once rather than per flush.
+    private let flushLatency = Metrics.Timer(label: "bluejay_sidecar_flush_latency_seconds", preferredDisplayUnit: .seconds)
     /// Lingering calls; touched on `loop` only.
     private var lingering: [String: Scheduled<Void>] = [:]
     /// Calls whose flush the store refused (disk full, read-only): flushed again by `retryFailed()`. On `loop` only.
@@ -48,16 +50,19 @@ final class Flusher: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// The SIP side is done with the call.
+    /// The SIP side is done with the call. Called on the SIP loop (this one) right after the call's end was
+    /// queued for the store, the flush (no linger) is queued behind it and shares its commit.
     func callEnded(_ callID: String) {
-        loop.execute { [self] in
-            if registry.entry(callID)?.agentDone == true || lingerMs <= 0 {
+        if loop.inEventLoop { ended(callID) } else { loop.execute { [self] in ended(callID) } }
+    }
+
+    private func ended(_ callID: String) {
+        if registry.entry(callID)?.agentDone == true || lingerMs <= 0 {
+            flush(callID, done: nil)
+        } else {
+            lingering[callID] = loop.scheduleTask(in: .milliseconds(lingerMs)) { [self] in
+                lingering[callID] = nil
                 flush(callID, done: nil)
-            } else {
-                lingering[callID] = loop.scheduleTask(in: .milliseconds(lingerMs)) { [self] in
-                    lingering[callID] = nil
-                    flush(callID, done: nil)
-                }
             }
         }
     }
@@ -93,6 +98,7 @@ final class Flusher: @unchecked Sendable {
         var closed = false
         loop.preconditionInEventLoop()
         let ending = endings[callID]
+        let flushLatency = self.flushLatency
         writer.submit({ db in
             if let ending { try Ledger.end(callID: callID, atMs: ending.atMs, by: ending.by, reason: ending.reason, in: db) }
             guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
@@ -103,11 +109,10 @@ final class Flusher: @unchecked Sendable {
                 let body = FlushBody.build(call: call, simulationResultID: sim, records: records)
                 try Outbox.enqueue(callID: callID, simulationResultID: sim, body: body, nowMs: now, in: db)
                 try Ledger.setFlushState(.flushed, callID: callID, atMs: now, in: db)
-                logger.info("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
+                logger.debug("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
                                                                  "records": "\(records.count)", "bytes": "\(body.count)"])
                 if let ended = call.endedAtMs {
-                    Metrics.Timer(label: "bluejay_sidecar_flush_latency_seconds", preferredDisplayUnit: .seconds)
-                        .recordMilliseconds(max(0, now - ended))
+                    flushLatency.recordMilliseconds(max(0, now - ended))
                 }
             } else {
                 try Ledger.setFlushState(.skipped, callID: callID, atMs: now, in: db)

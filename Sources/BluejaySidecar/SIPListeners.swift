@@ -9,6 +9,11 @@ import NIOSSL
 /// TLS is TCP with a TLS stage in front of the same stream handler; `filter` (`--sip-allow`) is checked
 /// before anything is read: per datagram, and per connection at accept (before a TLS handshake).
 enum SIPListeners {
+    /// A UDP listener's receive buffer. The default (~200 KB) holds a few hundred datagrams, less than a
+    /// burst of INVITEs at a few thousand calls/s arriving while the loop waits on a commit: the kernel drops
+    /// the rest and callers retransmit 500 ms later. Linux caps it at net.core.rmem_max.
+    static let receiveBufferBytes: SocketOptionValue = 4 << 20
+
     /// `receive` gets every datagram / framed message with its peer, on the SIP loop.
     static func bind(_ addresses: [ListenAddress], receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment,
                      filter: SIPSourceFilter, tls: LiveTLSIdentity?, logger: Logger) throws -> [Channel] {
@@ -19,6 +24,7 @@ enum SIPListeners {
             case .udp:
                 var bootstrap = DatagramBootstrap(group: environment.loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.socketOption(.so_rcvbuf), value: receiveBufferBytes)
                     .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPMessage.maxSize + 1))
                     .channelOption(.maxMessagesPerRead, value: 16)
                     .channelInitializer { channel in

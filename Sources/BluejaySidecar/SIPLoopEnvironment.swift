@@ -22,10 +22,13 @@ final class SIPLoopEnvironment: UASEnvironment {
     /// A TCP peer that begins a message must finish it within this time (`--read-timeout`).
     var streamReadTimeout: TimeAmount = .seconds(20)
     private let backlog = StoreBacklog()
+    /// Store completions come back to the loop through this, one hop per commit.
+    private let handoff: LoopHandoff
 
     init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
         self.registry = registry
         self.loop = loop
+        handoff = LoopHandoff(loop: loop)
         self.writer = writer
         self.flusher = flusher
         self.outbound = outbound
@@ -166,9 +169,9 @@ final class SIPLoopEnvironment: UASEnvironment {
     }
 
     private func write(_ call: StoredCall, seq: Int, done: @escaping (Error?) -> Void) {
-        let loop = self.loop
-        writer.submit({ db in try Ledger.upsert(call, in: db) }, completion: { [self] error in
-            loop.execute {
+        let handoff = self.handoff
+        writer.submit({ db in try Ledger.upsert(call, in: db) }, singleStatement: true, completion: { [self] error in
+            handoff.run {
                 self.backlog.persisted(call, seq: seq, error: error)
                 done(error)
             }
@@ -199,10 +202,11 @@ final class SIPLoopEnvironment: UASEnvironment {
     /// `done` runs on the loop after the commit (nil) or the failure.
     private func appendEvent(_ record: StoredRecord, callID: String, done: @escaping (Error?) -> Void) {
         let registry = self.registry
-        let loop = self.loop
-        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, completion: { error in
+        let handoff = self.handoff
+        // Deferrable: it joins the commit of the call's next state change (or the flush), which it precedes.
+        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, deferrable: true, completion: { error in
             if error == nil { registry.update(callID) { $0.recordCount += 1 } }
-            loop.execute { done(error) }
+            handoff.run { done(error) }
         })
     }
 

@@ -10,13 +10,22 @@ public final class StoreWriter: @unchecked Sendable {
     private struct Pending {
         var operation: Operation
         var completion: Completion?
+        /// One SQL statement: SQLite makes it atomic on its own, so it needs no savepoint of its own.
+        var singleStatement: Bool
+        var deferrable: Bool
     }
 
     /// Ops per transaction at most: bounds commit latency under a flood.
     public static let maxBatch = 4_096
+    /// How long deferrable operations wait for an urgent one to share its commit.
+    public static let maxDeferMs = 50
 
     private let condition = NSCondition()
     private var queue: [Pending] = []
+    /// Queued operations someone waits on; while there are none, deferrable ones wait up to `maxDeferMs`.
+    private var urgent = 0
+    /// When the oldest queued operation was queued.
+    private var queuedSince = Date()
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
@@ -60,16 +69,25 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// Queues `operation`; `completion` runs on the writer thread after the transaction holding it committed
-    /// (nil) or failed (the error). Operations run in submission order.
-    public func submit(_ operation: @escaping Operation, completion: Completion? = nil) {
+    /// (nil) or failed (the error). Operations run in submission order. `singleStatement`: the operation
+    /// writes with at most one SQL statement (reads and checks aside), so a failure leaves nothing behind
+    /// without a savepoint around it; the hot paths (agent records, SIP call state) say so.
+    ///
+    /// `deferrable`: nothing waits on this operation's durability (bookkeeping such as a delivery's outcome or a
+    /// SIP-derived event), so it does not start a commit of its own: it joins the next one, or is committed
+    /// `maxDeferMs` after it was queued. Its completion still runs only once it is durable.
+    public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, deferrable: Bool = false,
+                       completion: Completion? = nil) {
         condition.lock()
         if stopping {
             condition.unlock()
             completion?(StoreError.closed)
             return
         }
-        queue.append(Pending(operation: operation, completion: completion))
-        condition.signal()
+        if queue.isEmpty { queuedSince = Date() }
+        queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement, deferrable: deferrable))
+        if !deferrable { urgent += 1 }
+        if !deferrable || queue.count == 1 { condition.signal() }
         condition.unlock()
     }
 
@@ -97,16 +115,32 @@ public final class StoreWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            while !stopping && urgent == 0 {
+                if queue.isEmpty {
+                    condition.wait()
+                    continue
+                }
+                let due = queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
+                if Date() >= due { break }
+                _ = condition.wait(until: due)
+            }
             if queue.isEmpty && stopping {
                 stopped = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let take = min(queue.count, Self.maxBatch)
-            let batch = Array(queue.prefix(take))
-            queue.removeFirst(take)
+            let batch: [Pending]
+            if queue.count <= Self.maxBatch {
+                batch = queue
+                queue.removeAll(keepingCapacity: true)
+                urgent = 0
+            } else {
+                batch = Array(queue.prefix(Self.maxBatch))
+                queue.removeFirst(Self.maxBatch)
+                urgent -= batch.reduce(0) { $1.deferrable ? $0 : $0 + 1 }
+                queuedSince = Date()
+            }
             condition.unlock()
             commit(batch)
         }
@@ -115,22 +149,36 @@ public final class StoreWriter: @unchecked Sendable {
     private func commit(_ batch: [Pending]) {
         var results = [Error?](repeating: nil, count: batch.count)
         do {
-            try db.execute("BEGIN IMMEDIATE")
+            // Prepared once and kept (SQLiteConnection caches statements): compiling these four per
+            // operation cost more than most operations themselves.
+            let savepoint = try db.statement("SAVEPOINT op")
+            let release = try db.statement("RELEASE op")
+            try db.statement("BEGIN IMMEDIATE").run()
             for (i, item) in batch.enumerated() {
                 // A savepoint per operation: one failing operation leaves no half-write and does not sink the others.
-                try db.execute("SAVEPOINT op")
+                if item.singleStatement {
+                    do {
+                        try item.operation(db)
+                    } catch let error as SQLiteError where error.isUnavailable {
+                        throw error
+                    } catch {
+                        results[i] = error
+                    }
+                    continue
+                }
+                try savepoint.run()
                 do {
                     try item.operation(db)
-                    try db.execute("RELEASE op")
+                    try release.run()
                 } catch let error as SQLiteError where error.isUnavailable {
                     throw error
                 } catch {
                     results[i] = error
-                    try db.execute("ROLLBACK TO op")
-                    try db.execute("RELEASE op")
+                    try db.statement("ROLLBACK TO op").run()
+                    try release.run()
                 }
             }
-            try db.execute("COMMIT")
+            try db.statement("COMMIT").run()
             commits += 1
             operations += batch.count
             if let since = failingSinceMs {

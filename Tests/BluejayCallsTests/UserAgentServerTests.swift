@@ -24,10 +24,10 @@ final class UserAgentServerTests: XCTestCase {
         return ok.toTag!
     }
 
-    func testInviteGets100Then200WithTagAndInactiveSDPAnswer() throws {
+    func testInviteAnsweredAtOnceGets200WithTagAndInactiveSDPAnswer() throws {
         uas.receive(SIPText.invite(), from: udpPeer)
-        XCTAssertEqual(env.statuses, [100, 200])
-        let ok = env.sent[1].message
+        XCTAssertEqual(env.statuses, [200], "answered within 100 ms: no 100 Trying")
+        let ok = env.sent[0].message
         XCTAssertNotNil(ok.toTag)
         XCTAssertEqual(ok.contentType, "application/sdp")
         let sdp = String(decoding: ok.body, as: UTF8.self)
@@ -43,17 +43,48 @@ final class UserAgentServerTests: XCTestCase {
     func testTwoHundredWaitsUntilCallStateIsDurable() {
         env.persistImmediately = false
         uas.receive(SIPText.invite(), from: udpPeer)
-        XCTAssertEqual(env.statuses, [100], "no 200 before the call is stored")
+        XCTAssertEqual(env.statuses, [], "no 200 before the call is stored")
+        env.advance(99)
+        XCTAssertEqual(env.statuses, [])
+        env.advance(1)
+        XCTAssertEqual(env.statuses, [100], "100 Trying once the answer is 100 ms late")
+        env.advance(1_000)
+        XCTAssertEqual(env.statuses, [100], "only one 100 Trying")
         env.completePersists()
         XCTAssertEqual(env.statuses, [100, 200])
     }
 
+    func testInviteRetransmittedBeforeItsAnswerGets100Trying() {
+        env.persistImmediately = false
+        uas.receive(SIPText.invite(), from: udpPeer)
+        uas.receive(SIPText.invite(), from: udpPeer)
+        XCTAssertEqual(env.statuses, [100])
+        env.advance(1_000)
+        XCTAssertEqual(env.statuses, [100], "the timer sends no second one")
+        env.completePersists()
+        XCTAssertEqual(env.statuses, [100, 200])
+        XCTAssertEqual(uas.liveCallCount, 1)
+    }
+
+    func testOneTimerServesManyWaitingInvites() {
+        env.persistImmediately = false
+        uas.receive(SIPText.invite(callID: "a@test"), from: udpPeer)
+        env.advance(50)
+        uas.receive(SIPText.invite(callID: "b@test"), from: udpPeer)
+        env.advance(50)
+        XCTAssertEqual(env.statuses, [100], "the first INVITE's is due")
+        XCTAssertEqual(env.sent[0].message.callID, "a@test")
+        env.advance(50)
+        XCTAssertEqual(env.statuses, [100, 100])
+        XCTAssertEqual(env.sent[1].message.callID, "b@test")
+    }
+
     func testRetransmittedInviteGetsTheSameResponseAgain() {
         uas.receive(SIPText.invite(), from: udpPeer)
-        let first = env.sent[1].message
+        let first = env.sent[0].message
         uas.receive(SIPText.invite(), from: udpPeer)
-        XCTAssertEqual(env.statuses, [100, 200, 200])
-        XCTAssertEqual(env.sent[2].message.toTag, first.toTag)
+        XCTAssertEqual(env.statuses, [200, 200])
+        XCTAssertEqual(env.sent[1].message.toTag, first.toTag)
         XCTAssertEqual(uas.liveCallCount, 1)
     }
 
@@ -108,7 +139,7 @@ final class UserAgentServerTests: XCTestCase {
         config.ringMs = 1_000
         uas = UserAgentServer(config: config, registry: registry, environment: env, logger: Logger(label: "test"))
         uas.receive(SIPText.invite(), from: udpPeer)
-        XCTAssertEqual(env.statuses, [100, 180])
+        XCTAssertEqual(env.statuses, [180], "a provisional answer at once: no 100 Trying needed")
         XCTAssertEqual(registry.entry("call-1@test")?.state, .ringing)
         env.drain()
         uas.receive(SIPText.request("CANCEL", cseq: 1), from: udpPeer)

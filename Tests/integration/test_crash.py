@@ -77,8 +77,9 @@ def test_outbox_survives_kill9_before_delivery(sidecar, standin, agent, run_sipp
     assert res.ok, res.describe()
     standin.wait_for(len(sims), timeout=15, predicate=lambda r: r.status == 503)
     sidecar.kill9()
+    # A retry the dead process sent just before the kill is still answered 503, not taken for the restart's.
+    standin.wait_quiet(quiet_s=0.5, timeout=10)
     standin.clear_failures()
-    time.sleep(0.2)
     sidecar.restart()
     standin.wait_for(len(sims), timeout=20, status=200)
     standin.wait_quiet(quiet_s=1.0, timeout=10)

@@ -1,0 +1,42 @@
+import Foundation
+import NIOCore
+
+/// Hands work from another thread (the store writer finishing a commit) to an event loop in one hop per
+/// burst instead of one per item: a group commit completes hundreds of operations at once, and waking the
+/// loop for each cost more than the work it carried. Items run on the loop in the order they were handed.
+final class LoopHandoff: @unchecked Sendable {
+    private let loop: EventLoop
+    private let lock = NSLock()
+    private var pending: [() -> Void] = []
+    private var spare: [() -> Void] = []
+    /// Runs on the loop after each burst (and after work run at once), e.g. one flush for many writes.
+    private let afterBurst: (() -> Void)?
+
+    init(loop: EventLoop, afterBurst: (() -> Void)? = nil) {
+        self.loop = loop
+        self.afterBurst = afterBurst
+    }
+
+    /// Runs `work` on the loop: at once when already there, else with the next hop.
+    func run(_ work: @escaping () -> Void) {
+        if loop.inEventLoop {
+            work()
+            afterBurst?()
+            return
+        }
+        lock.lock()
+        let first = pending.isEmpty
+        pending.append(work)
+        lock.unlock()
+        if first { loop.execute { self.drain() } }
+    }
+
+    private func drain() {
+        lock.lock()
+        swap(&pending, &spare)
+        lock.unlock()
+        for work in spare { work() }
+        spare.removeAll(keepingCapacity: true)
+        afterBurst?()
+    }
+}

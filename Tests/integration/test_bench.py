@@ -1,0 +1,43 @@
+"""bench/run works end to end (issue 6): in its tiny mode, against the debug binary, every part runs and the
+results file it writes holds real figures. Not a performance test: the figures are only checked to exist."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(150)
+def test_bench_runs_end_to_end(tmp_path: Path, require_sidecar_bin: Path, require_sipp: None) -> None:
+    parse_bin = require_sidecar_bin.parent / "bluejay-parse-bench"
+    assert parse_bin.is_file(), f"{parse_bin} missing (swift build builds it)"
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--tiny", "--no-build",
+                        "--sidecar-bin", str(require_sidecar_bin), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
+    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    reports = list(tmp_path.glob("results-*.md"))
+    data = list(tmp_path.glob("results-*.json"))
+    assert len(reports) == 1 and len(data) == 1, list(tmp_path.iterdir())
+    res = json.loads(data[0].read_text())
+
+    for peer in ("sidecar", "kamailio-stateless"):
+        step = res["calls"][peer]["steps"][0]
+        assert step["ok"] == step["calls"] > 0 and step["failed"] == 0, step
+        assert step["cpu_ms_per_call"] > 0, step
+    assert res["calls"]["sidecar"]["steps"][0]["posts"] == res["calls"]["sidecar"]["steps"][0]["ok"]
+    assert all(run["rate"] > 0 and run["errors"] == 0 and run["p99_us"] > 0 for run in res["ledger"]["runs"])
+    assert all(raw["rate"] > 0 for raw in res["ledger"]["raw"])
+    assert res["flush"]["matched"] == res["flush"]["ok"] > 0 and res["flush"]["p99_ms"] >= 0
+    concurrent = res["scale"]["concurrent"]
+    assert concurrent["rss_mb"] > 0 and concurrent["records"] == concurrent["calls"] * 5, concurrent
+    assert res["scale"]["long"]["ok"] == res["scale"]["long"]["calls"]
+    assert res["parser"]["swift_instructions_per_message"] > 0 and res["parser"]["c_instructions_per_message"] > 0
+    text = reports[0].read_text()
+    for heading in ("## Call cost and capacity", "## Ledger ingest", "## Flush latency", "## Scale", "## Parser overhead"):
+        assert heading in text, text
