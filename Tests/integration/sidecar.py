@@ -244,6 +244,14 @@ class Sidecar:
         """Everything every run of this sidecar wrote to stderr so far."""
         return self._stderr_since(0)
 
+    def wait_for_log(self, text: str, timeout: float = 10) -> None:
+        """Waits (bounded) for ``text`` in stderr; fails with the tail when it never comes."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr_text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never logged {text!r} within {timeout}s:\n{self.stderr_text()[-3000:]}")
+            time.sleep(0.05)
+
     def dry_run_files(self) -> list[Path]:
         if not self.dry_run_dir.is_dir():
             return []

@@ -180,7 +180,7 @@ def test_sigterm_under_load_drains_and_loses_nothing(sidecar_factory, standin, u
         load.start_writers()
         time.sleep(0.5)
         sc.proc.send_signal(signal.SIGTERM)
-        wait_until(lambda: "draining: new calls are refused" in sc.stderr_text(), 10, "the drain notice")
+        sc.wait_for_log("draining: new calls are refused", timeout=10)
         late = UdpCall(sc.sip_port, sim_id=f"{prefix}-late")
         assert late.invite() == 503, "a new call during the drain is refused"
         late.close()

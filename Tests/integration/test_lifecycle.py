@@ -13,14 +13,6 @@ from agent import AgentClient
 from siptext import UdpCall
 
 
-def wait_for_log(sc, text: str, timeout: float = 10) -> None:
-    """Waits (bounded) for `text` in the sidecar's stderr; fails with the tail when it never comes."""
-    deadline = time.monotonic() + timeout
-    while text not in sc.stderr_text():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never logged {text!r}:\n{sc.stderr_text()[-3000:]}")
-        time.sleep(0.05)
-
 
 def run_cli(sidecar_bin, *args, env=None, timeout=20):
     return subprocess.run([str(sidecar_bin), *args], capture_output=True, text=True, timeout=timeout, env=env,
@@ -62,7 +54,7 @@ def test_sigterm_drains_live_calls_then_exits(sidecar_factory, standin):
     assert agent.request({"type": "tool_call", "call_id": live.call_id, "name": "before_sigterm"})["ok"] is True
 
     sc.proc.send_signal(signal.SIGTERM)
-    wait_for_log(sc, "draining: new calls are refused")
+    sc.wait_for_log("draining: new calls are refused")
     assert sc.proc.poll() is None, "a live call keeps the sidecar up while it drains"
     late = UdpCall(sc.sip_port, sim_id="drain-2")
     assert late.invite() == 503, "new calls are refused while draining"
@@ -109,13 +101,13 @@ def test_sighup_reloads_log_level_and_linger(sidecar_factory, standin, tmp_path)
     assert "call started" not in sc.stderr_text(), "info lines are below notice"
     cfg.write_text("log_level: info\nlinger_ms: 0\n")
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_log(sc, "configuration reloaded")
+    sc.wait_for_log("configuration reloaded")
     assert call.bye() == 200
-    wait_for_log(sc, "call ended")   # an info line: shown only after the reload
+    sc.wait_for_log("call ended")   # an info line: shown only after the reload
     assert sc.proc.poll() is None, "SIGHUP does not stop the sidecar"
     cfg.write_text("log_level: [broken\n")
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_log(sc, "not reloaded")
+    sc.wait_for_log("not reloaded")
     assert sc.proc.poll() is None, "a bad file keeps the running config"
     call.close()
 
@@ -187,7 +179,7 @@ def test_sighup_swaps_the_webhook_secret(sidecar_factory, standin, tmp_path):
     assert post("first-secret") == 200
     secret.write_text("second-secret\n")
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_log(sc, "configuration reloaded")
+    sc.wait_for_log("configuration reloaded")
     assert post("first-secret") == 401, "the old secret no longer opens the webhook"
     assert post("second-secret") == 200
     text = sc.stderr_text()

@@ -100,12 +100,6 @@ def refused_total(admin, reason: str) -> float:
     return admin.metrics().value("bluejay_sidecar_sip_refused_total", default=0.0, reason=reason)
 
 
-def wait_for_text(sc, text: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in sc.stderr_text():
-        assert time.monotonic() < deadline, f"{text!r} not logged within {timeout}s"
-        time.sleep(0.05)
-
 
 # --- --sip-allow ------------------------------------------------------------------------
 
@@ -134,7 +128,7 @@ def test_sip_allow_drops_other_sources_and_is_reloaded_on_sighup(sidecar_factory
 
     config.write_text('sip_allow: "127.0.0.0/8, ::1"\n')
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_text(sc, "configuration reloaded")
+    sc.wait_for_log("configuration reloaded")
     deadline = time.monotonic() + 5
     answer = None
     while answer is None and time.monotonic() < deadline:
@@ -230,7 +224,7 @@ def test_sip_allow_in_mode_mirror_names_who_may_send_copies(sidecar_factory, adm
     admin.wait_until(lambda: refused_total(admin, "not_allowed") == 1, timeout=5, what="the copy refused")
     config.write_text('sip_allow: ["127.0.0.1"]\n')
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_text(sc, "configuration reloaded")
+    sc.wait_for_log("configuration reloaded")
     sent = []
 
     def followed() -> list:  # the new list reaches the SIP thread just after the reload line: copies until one is taken
@@ -455,7 +449,7 @@ def test_tls_listener_carries_a_call_and_its_flush(sidecar_factory, standin, tls
     old_cert = tls_files["cert"].read_bytes()
     tls_files["key"].write_bytes(tls_files["other_key"].read_bytes())
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_text(sc, "configuration not reloaded")
+    sc.wait_for_log("configuration not reloaded")
     assert "does not match" in sc.stderr_text()
     TlsSipClient(tls_port, tls_files["cert"]).sock.close()  # still the first certificate
     renewed = tls_files["cert"].parent / "renewed"
@@ -465,7 +459,7 @@ def test_tls_listener_carries_a_call_and_its_flush(sidecar_factory, standin, tls
     tls_files["key"].write_bytes((renewed / "key.pem").read_bytes())
     tls_files["cert"].write_bytes((renewed / "cert.pem").read_bytes())
     sc.proc.send_signal(signal.SIGHUP)
-    wait_for_text(sc, "TLS certificate and key re-read")
+    sc.wait_for_log("TLS certificate and key re-read")
     TlsSipClient(tls_port, renewed / "cert.pem").sock.close()
     (renewed / "old.pem").write_bytes(old_cert)
     with pytest.raises(ssl.SSLCertVerificationError):
