@@ -49,6 +49,8 @@ public final class CallObserver {
     let environment: UASEnvironment
     let logger: Logger
     private var calls: [String: ObservedCall] = [:]
+    /// Ended calls, forgotten `transactionLingerMs` after the end.
+    private var endedCalls = ExpiryQueue<ObservedCall>()
     private var live = 0
     private let metrics = SIPMetrics()
     /// Mirror and proxy modes cannot refuse calls; kept for the protocol (a proxy stops relaying new INVITEs).
@@ -63,7 +65,12 @@ public final class CallObserver {
     }
 
     public var liveCallCount: Int { live }
-    public func sweep() {}
+    /// Forgets ended calls whose linger time is over; call about once a second.
+    public func sweep() {
+        endedCalls.expire(nowMs: environment.nowMs) { call in
+            if calls[call.callID] === call { calls[call.callID] = nil }
+        }
+    }
 
     /// One message seen on the wire (once: duplicates are the caller's to filter). `atMs` is the capture time
     /// when a capture protocol gives it.
@@ -154,10 +161,8 @@ public final class CallObserver {
             guard let self else { return }
             if let error { self.logger.error("could not store call end", metadata: ["call_id": "\(call.callID)", "error": "\(error)"]) }
             self.environment.callEnded(call.callID)
-            // Forget it after retransmissions are over; the registry keeps it as flushed for late lines.
-            _ = self.environment.schedule(afterMs: self.config.transactionLingerMs) { [weak self] in
-                if self?.calls[call.callID] === call { self?.calls[call.callID] = nil }
-            }
+            // Forget it after retransmissions are over (`sweep`); the registry keeps it as flushed for late lines.
+            self.endedCalls.append(call, atMs: self.environment.nowMs + self.config.transactionLingerMs)
         }
     }
 

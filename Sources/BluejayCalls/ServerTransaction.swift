@@ -62,26 +62,19 @@ final class ServerTransaction {
 /// so a FIFO sweep replaces one timer per transaction.
 struct TransactionTable {
     private(set) var byKey: [TransactionKey: ServerTransaction] = [:]
-    private var expiries: [(atMs: Int64, key: TransactionKey)] = []
-    private var head = 0
+    private var expiries = ExpiryQueue<TransactionKey>()
 
     subscript(key: TransactionKey) -> ServerTransaction? { byKey[key] }
 
     mutating func insert(_ transaction: ServerTransaction) { byKey[transaction.key] = transaction }
 
-    mutating func expire(_ key: TransactionKey, atMs: Int64) { expiries.append((atMs, key)) }
+    mutating func expire(_ key: TransactionKey, atMs: Int64) { expiries.append(key, atMs: atMs) }
 
     var count: Int { byKey.count }
 
     mutating func sweep(nowMs: Int64) {
-        while head < expiries.count, expiries[head].atMs <= nowMs {
-            let key = expiries[head].key
+        expiries.expire(nowMs: nowMs) { key in
             if let tx = byKey.removeValue(forKey: key) { tx.retransmission?.stop() }
-            head += 1
-        }
-        if head > 1_024 && head * 2 > expiries.count {
-            expiries.removeFirst(head)
-            head = 0
         }
     }
 }

@@ -90,11 +90,8 @@ extension UserAgentServer {
             guard let self else { return }
             if let error { self.logger.error("could not store call end", metadata: ["call_id": "\(call.callID)", "error": "\(error)"]) }
             then?()
-            // Keep the dialog a while so retransmitted BYEs match their transaction, then forget it.
-            _ = self.environment.schedule(afterMs: self.config.transactionLingerMs) { [weak self] in
-                guard let self, self.calls[call.callID] === call else { return }
-                self.calls[call.callID] = nil
-            }
+            // Keep the dialog a while so retransmitted BYEs match their transaction, then forget it (`sweep`).
+            self.endedCalls.append(call, atMs: self.environment.nowMs + self.config.transactionLingerMs)
         }
         // Queued behind the end's own write, so a flush without linger shares its commit.
         environment.callEnded(call.callID)

@@ -17,6 +17,8 @@ public final class UserAgentServer {
     var transactions = TransactionTable()
     let metrics = SIPMetrics()
     var calls: [String: UASCall] = [:]
+    /// Ended calls kept so retransmitted BYEs still match, forgotten `transactionLingerMs` after the end.
+    var endedCalls = ExpiryQueue<UASCall>()
     /// Calls ringing or active, for the concurrent-call limit.
     var liveCalls = 0
     /// Initial INVITEs with nothing sent yet, oldest first, and the one timer that sends their 100 Trying.
@@ -61,8 +63,14 @@ public final class UserAgentServer {
         environment.record(event, callID: call.callID)
     }
 
-    /// Drops transactions whose linger time is over; call about once a second.
-    public func sweep() { transactions.sweep(nowMs: environment.nowMs) }
+    /// Drops transactions and ended dialogs whose linger time is over; call about once a second.
+    public func sweep() {
+        let now = environment.nowMs
+        transactions.sweep(nowMs: now)
+        endedCalls.expire(nowMs: now) { call in
+            if calls[call.callID] === call { calls[call.callID] = nil }
+        }
+    }
 
     /// One datagram or framed stream message from `peer`.
     public func receive(_ bytes: [UInt8], from peer: SIPPeer) {

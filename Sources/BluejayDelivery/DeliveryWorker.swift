@@ -60,8 +60,10 @@ public final class DeliveryWorker: @unchecked Sendable {
 
     public func start() throws {
         let reader = try StoreReader(path: storePath)
-        let thread = Thread { [self] in run(reader) }
-        thread.name = "bluejay-delivery"
+        let thread = Thread { [self] in
+            Thread.current.name = "bj-outbox" // the transfers run on the client's "bj-delivery"
+            run(reader)
+        }
         self.thread = thread
         thread.start()
     }

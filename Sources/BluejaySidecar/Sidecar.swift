@@ -52,6 +52,9 @@ public final class Sidecar: @unchecked Sendable {
         let writer = try StoreWriter(path: options.storePath, logger: logger)
         self.writer = writer
         let loop = sipGroup.next()
+        // Thread names for `top -H`, profiles and the benchmark's per-thread CPU (NIO names them by number).
+        try loop.submit { Thread.current.name = "bj-sip" }.wait()
+        try agentGroup.next().submit { Thread.current.name = "bj-agent" }.wait()
         let flusher = Flusher(writer: writer, registry: registry, lingerMs: options.lingerMs, loop: loop, logger: logger)
 
         let target: DeliveryTarget

@@ -62,8 +62,11 @@ public final class StoreWriter: @unchecked Sendable {
             // Name the store: "attempt to write a readonly database" alone does not say which file or why.
             throw error.message.contains(path) ? error : SQLiteError(code: error.code, message: "\(error.message) (store \(path))")
         }
-        let thread = Thread { [weak self] in self?.run() }
-        thread.name = "bluejay-store-writer"
+        let thread = Thread { [weak self] in
+            // Named from inside: Linux takes at most 15 characters, and `top -H` or a profile shows the name.
+            Thread.current.name = "bj-store"
+            self?.run()
+        }
         self.thread = thread
         thread.start()
     }
