@@ -10,7 +10,7 @@ extension UserAgentServer {
     func hangUp(_ call: UASCall, reason: String) {
         guard let peer = call.peer, let target = call.remoteTarget else { return }
         call.localCSeq += 1
-        let branch = "z9hG4bK-bj" + Self.newTag()
+        let branch = "z9hG4bK-bj" + newTag()
         let host = call.localHost.contains(":") ? "[\(call.localHost)]" : call.localHost
         var lines = ["BYE \(target) SIP/2.0",
                      "Via: SIP/2.0/\(peer.transport.rawValue) \(host):\(peer.localPort);branch=\(branch);rport",

@@ -39,7 +39,7 @@ extension UserAgentServer {
             return
         }
         let host = advertisedHost(for: invite)
-        let sessionID = UInt64.random(in: 1...UInt64(Int64.max))
+        let sessionID = random.uint64() >> 1 | 1 // 1...Int64.max
         let sdp: [UInt8]
         if invite.body.isEmpty {
             sdp = SDPAnswer.offer(localAddress: host, sessionID: sessionID)
@@ -61,7 +61,7 @@ extension UserAgentServer {
         let simulationResultID = invite.simulationResultID
             ?? environment.outboundSimulationResultID(dialled: [Self.userPart(invite.requestURI ?? ""), Self.userPart(invite.toURI)],
                                                       callID: invite.callID)
-        let call = UASCall(callID: invite.callID, localTag: Self.newTag(), remoteTag: invite.fromTag,
+        let call = UASCall(callID: invite.callID, localTag: newTag(), remoteTag: invite.fromTag,
                            fromHeader: invite.fromHeader, toHeader: invite.toHeader,
                            simulationResultID: simulationResultID, sipHeadersJSON: Self.headersJSON(invite.xHeaders),
                            invitedAtMs: environment.nowMs, remoteCSeq: invite.cseqNumber, sdpSessionID: sessionID)
@@ -225,9 +225,9 @@ extension UserAgentServer {
         return String(rest)
     }
 
-    static func newTag() -> String {
-        var g = SystemRandomNumberGenerator()
-        return String(g.next() as UInt64, radix: 36) + String(g.next() as UInt32, radix: 36)
+    /// 96 random bits (RFC 3261 §19.3 asks for at least 32) in base 36.
+    func newTag() -> String {
+        String(random.uint64(), radix: 36) + String(UInt32(truncatingIfNeeded: random.uint64()), radix: 36)
     }
 
     /// The INVITE's X- headers as a JSON object (first occurrence of a name wins), for metadata.sip_headers.

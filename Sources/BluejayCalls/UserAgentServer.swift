@@ -29,6 +29,8 @@ public final class UserAgentServer {
     /// Per-source limits on new calls (`--sip-rate-limit`, `--sip-calls-per-source`); nil: none.
     public var sourceLimiter: SourceLimiter?
     public internal(set) var counters = Counters()
+    /// Tags, branches and SDP session ids.
+    var random = RandomPool()
     /// Our BYEs awaiting an answer over UDP, by Via branch.
     var hangUps: [String: Retransmission] = [:]
 

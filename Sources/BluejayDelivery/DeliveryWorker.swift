@@ -33,6 +33,9 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// outcome waits for the store's next commit, so deliveries never wait on the disk.
     private var transfers = 0
     private var woken = false
+    /// The last look at the outbox filled every free slot: a slot freed may have a due row waiting for it.
+    /// Otherwise a finished transfer does not wake the worker (one wake per enqueue, not three per delivery).
+    private var saturated = false
     private var stopping = false
     private var thread: Thread?
     private var finished = false
@@ -118,6 +121,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             let busy = inFlight.union(lastTried)
             let dueAll = lastTry
             woken = false
+            if capacity <= 0 { saturated = true }
             condition.unlock()
 
             var nextDue: Int64?
@@ -125,6 +129,9 @@ public final class DeliveryWorker: @unchecked Sendable {
                 do {
                     let now = dueAll ? Int64.max : nowMs()
                     let items = try Outbox.due(nowMs: now, limit: capacity, excluding: busy, in: reader.db)
+                    condition.lock()
+                    saturated = items.count == capacity
+                    condition.unlock()
                     if dueAll {
                         condition.lock()
                         lastTried.formUnion(items.map(\.id))
@@ -182,8 +189,10 @@ public final class DeliveryWorker: @unchecked Sendable {
     private func record(_ item: Outbox.Item, _ outcome: DeliveryOutcome) {
         condition.lock()
         transfers -= 1
-        woken = true
-        condition.signal()
+        if saturated {
+            woken = true
+            condition.signal()
+        }
         condition.unlock()
         let attempts = item.attempts + 1
         let now = nowMs()
@@ -216,8 +225,11 @@ public final class DeliveryWorker: @unchecked Sendable {
             if let error { logger.error("could not record delivery outcome", metadata: meta.merging(["error": "\(error)"]) { $1 }) }
             condition.lock()
             inFlight.remove(item.id)
-            woken = true
-            condition.signal()
+            // A delivered or dead row is done; a retry's new due time may be sooner than the worker's next look.
+            if case .retryable = outcome {
+                woken = true
+                condition.signal()
+            }
             condition.unlock()
         }
     }

@@ -198,17 +198,18 @@ public final class Sidecar: @unchecked Sendable {
 
     /// SIGHUP: what can change while running (linger, retry policy; the log level and webhook secret are
     /// applied by their owners).
-    func reload(_ fresh: SidecarOptions) {
+    /// Returns once the SIP loop has applied its part.
+    func reload(_ fresh: SidecarOptions) async {
         flusher?.lingerMs = fresh.lingerMs
         worker?.policy = fresh.retry
         let allow = allowList(fresh)
         if let loop = sipLoop, let filter = sourceFilter, let limiter = sourceLimiter {
             let tls = liveTLS
-            loop.execute {
+            try? await loop.submit {
                 filter.allow = allow
                 limiter.config = fresh.sourceLimits
                 if let tls, let identity = fresh.tls { tls.current = identity }
-            }
+            }.get()
         }
         if liveTLS != nil, let identity = fresh.tls {
             logger.notice("TLS certificate and key re-read for new connections", metadata: ["tls_cert": "\(identity.certificatePath)"])

@@ -12,7 +12,7 @@ import UnixSignals
 /// graceful shutdown, after which the sidecar closes its listeners, gives deliveries a last try and commits.
 enum SidecarService {
     static func run(_ sidecar: Sidecar, metrics: PrometheusCollectorRegistry, drainSeconds: Int,
-                    reload: @escaping @Sendable () async -> SidecarOptions?, logger: Logger) async throws {
+                    reload: @escaping @Sendable () async -> RunOptions.Resolved?, logger: Logger) async throws {
         let options = sidecar.options
         var webhookEndpoint: WebhookEndpoint?
         var services: [any Service] = []
@@ -48,9 +48,12 @@ enum SidecarService {
         // Shut down in reverse order: the drainer first (HTTP keeps serving while calls drain), then HTTP.
         let webhook = webhookEndpoint
         services.append(Reloader(reload: {
-            guard let fresh = await reload() else { return }
-            sidecar.reload(fresh)
+            guard let resolved = await reload() else { return }
+            let fresh = resolved.options
+            await sidecar.reload(fresh)
             webhook?.setSecret(fresh.webhookSecret)
+            // Only now: whoever waits for this line (an operator, a test) sees the new configuration in force.
+            logger.notice("configuration reloaded (SIGHUP)", metadata: ["log_level": "\(resolved.logLevel)", "linger_ms": "\(fresh.lingerMs)"])
         }))
         services.append(Drainer(sidecar: sidecar, seconds: drainSeconds, logger: logger))
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },

@@ -28,7 +28,7 @@ struct RunCommand: AsyncParsableCommand {
         let format = resolved.logFormat
         LoggingSystem.bootstrap { label in
             switch format {
-            case .text: return LiveLevelLogHandler(upstream: StreamLogHandler.standardError(label: label), level: logLevel)
+            case .text: return LiveLevelLogHandler(upstream: TextLogHandler(label: label), level: logLevel)
             case .json: return LiveLevelLogHandler(upstream: JSONLogHandler(label: label), level: logLevel)
             }
         }
@@ -44,12 +44,11 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(70)
         }
         let settings = self.settings
-        let reload: @Sendable () async -> SidecarOptions? = {
+        let reload: @Sendable () async -> RunOptions.Resolved? = {
             do {
                 let fresh = try await settings.resolve()
                 logLevel.level = fresh.logLevel
-                logger.notice("configuration reloaded (SIGHUP)", metadata: ["log_level": "\(fresh.logLevel)", "linger_ms": "\(fresh.options.lingerMs)"])
-                return fresh.options
+                return fresh
             } catch {
                 logger.error("SIGHUP: configuration not reloaded, the running one stays: \(error)")
                 return nil

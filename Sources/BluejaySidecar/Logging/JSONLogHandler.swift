@@ -9,7 +9,6 @@ struct JSONLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-    private static let lock = NSLock()
 
     init(label: String) { self.label = label }
 
@@ -30,9 +29,6 @@ struct JSONLogHandler: LogHandler {
             w.member(key, string: "\(value)")
         }
         w.endObject()
-        let line = w.bytes + [UInt8(ascii: "\n")]
-        Self.lock.lock()
-        FileHandle.standardError.write(Data(line))
-        Self.lock.unlock()
+        LogOutput.shared.write(w.bytes + [UInt8(ascii: "\n")])
     }
 }
