@@ -16,7 +16,7 @@ extension SIPMessage {
 
         var raw: UnsafeMutablePointer<osip_message_t>?
         guard osip_message_init(&raw) == 0, let parsed = raw else { return .drop(.unparseable("out of memory")) }
-        let headerSection = Array(bytes[layout.headersStart..<layout.headersEnd])
+        let headerSection = Array(UnsafeRawBufferPointer(rebasing: bytes[layout.headersStart..<layout.headersEnd]))
         if osip_message_parse(parsed, base.assumingMemoryBound(to: CChar.self), bytes.count) == 0 {
             let message = SIPMessage(osip: parsed, headerSection: headerSection)
             return message.outcome(message.validate(layout: layout, bytes: bytes))
@@ -57,9 +57,9 @@ extension SIPMessage {
             osip.pointee.content_length = nil
         }
 
-        let fields = SIPHeaderField.scan(headerSection)
+        let index = SIPHeaderIndex(headerSection)
         var headerError: SIPParseError?
-        for field in fields {
+        for field in index.fields {
             if isDuplicateSingleton(SIPHeaderField.canonicalName(field.name), in: osip) {
                 headerError = headerError ?? .invalid("more than one \(field.name) header")
                 continue
@@ -78,7 +78,7 @@ extension SIPMessage {
         }
 
         let recovered = SIPMessage(osip: osip, headerSection: headerSection, requestLineRecovered: startLineError != nil)
-        recovered.fields = fields
+        recovered.headerIndex = index
         let error = startLineError ?? headerError ?? recovered.validate(layout: layout, bytes: bytes)
             ?? .unparseable("libosip2 rejected the message")
         return recovered.outcome(error)

@@ -138,7 +138,11 @@ extension SIPMessage {
         let headers = OSIP.elements(UnsafePointer(copy.field(\.headers)), as: osip_header_t.self)
         guard !headers.isEmpty else { return }
         var spellings: [String: [String]] = [:]
-        for field in fields { spellings[ASCII.lowercased(field.name), default: []].append(field.name) }
+        let index = headerIndex
+        for entry in index.entries {
+            let name = index.name(entry)
+            spellings[ASCII.lowercased(name), default: []].append(name)
+        }
         var used: [String: Int] = [:]
         for header in headers {
             guard let name = OSIP.string(header.pointee.hname) else { continue }

@@ -30,17 +30,15 @@ public final class SIPMessage {
         osip_message_free(osip)
     }
 
-    /// Every header line as written (names in original spelling, values unfolded), scanned at most once.
-    lazy var fields: [SIPHeaderField] = {
+    /// Where every header line sits (names in original spelling), found at most once, on first use.
+    lazy var headerIndex: SIPHeaderIndex = {
         if let section = receivedHeaderSection {
-            return SIPHeaderField.scan(section)
+            return SIPHeaderIndex(section)
         }
-        // Built here: scan what libosip2 would put on the wire.
+        // Built here: index what libosip2 would put on the wire.
         let wire = serialize()
-        return wire.withUnsafeBytes { raw in
-            let layout = SIPRawLayout(raw)
-            return SIPHeaderField.scan(wire[layout.headersStart..<layout.headersEnd])
-        }
+        let layout = wire.withUnsafeBytes { SIPRawLayout($0) }
+        return SIPHeaderIndex(Array(wire[layout.headersStart..<layout.headersEnd]))
     }()
 
     // MARK: Start line
