@@ -27,15 +27,17 @@ enum ASCII {
         }
     }
 
-    /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case.
+    /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case. Reads the string's
+    /// UTF-8 in place (header and parameter names are looked up this way on every message).
     static func equalsIgnoringCase(_ cString: UnsafePointer<CChar>, _ other: String) -> Bool {
-        var index = 0
-        for byte in other.utf8 {
-            let c = UInt8(bitPattern: cString[index])
-            if c == 0 || lower(c) != lower(byte) { return false }
-            index += 1
+        var other = other
+        return other.withUTF8 { utf8 in
+            for (index, byte) in utf8.enumerated() {
+                let c = UInt8(bitPattern: cString[index])
+                if c == 0 || lower(c) != lower(byte) { return false }
+            }
+            return cString[utf8.count] == 0
         }
-        return cString[index] == 0
     }
 
     /// Case-insensitive equality of two ASCII strings without allocating lowercased copies.

@@ -204,10 +204,4 @@ extension SIPMessage {
     }
 
     static func bracketed(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
-
-    private static func otherHeader(_ message: UnsafeMutablePointer<osip_message_t>, _ lowercaseName: String) -> UnsafeMutablePointer<osip_header_t>? {
-        OSIP.elements(UnsafePointer(message.field(\.headers)), as: osip_header_t.self).first { header in
-            header.pointee.hname.map { ASCII.equalsIgnoringCase($0, lowercaseName) } ?? false
-        }
-    }
 }

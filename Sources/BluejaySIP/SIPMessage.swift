@@ -121,7 +121,7 @@ public final class SIPMessage {
 
     /// Max-Forwards (libosip2 keeps it as an "other" header); nil if absent or not a number.
     public var maxForwards: Int? {
-        otherHeaderValue("max-forwards").flatMap { ASCII.parseDigits($0) }
+        Self.otherHeader(osip, "max-forwards")?.pointee.hvalue.flatMap { ASCII.parseDigits($0) }
     }
 
     /// The first Contact URI, e.g. the remote target of a dialog (RFC 3261 §12.1.1).
@@ -154,14 +154,16 @@ public final class SIPMessage {
         return Array(UnsafeRawBufferPointer(start: out, count: length))
     }
 
+    /// The first libosip2 "other" header of `message` with this (lowercase) name.
+    static func otherHeader(_ message: UnsafeMutablePointer<osip_message_t>, _ lowercaseName: String) -> UnsafeMutablePointer<osip_header_t>? {
+        OSIP.elements(UnsafePointer(message.field(\.headers)), as: osip_header_t.self).first { header in
+            header.pointee.hname.map { ASCII.equalsIgnoringCase($0, lowercaseName) } ?? false
+        }
+    }
+
     /// Value of the first libosip2 "other" header with this (lowercase) name.
     func otherHeaderValue(_ lowercaseName: String) -> String? {
-        for header in OSIP.elements(UnsafePointer(osip.field(\.headers)), as: osip_header_t.self) {
-            if let name = header.pointee.hname, ASCII.equalsIgnoringCase(name, lowercaseName) {
-                return OSIP.string(header.pointee.hvalue) ?? ""
-            }
-        }
-        return nil
+        Self.otherHeader(osip, lowercaseName).map { OSIP.string($0.pointee.hvalue) ?? "" }
     }
 
     /// How many libosip2 "other" headers carry this name.
