@@ -17,34 +17,44 @@ struct SIPHeaderIndex {
     }
 
     let bytes: [UInt8]
-    private(set) var entries: [Entry] = []
+    let entries: [Entry]
 
+    /// Indexes a header section (or anything up to and including its blank line).
     init(_ bytes: [UInt8]) {
+        self.init(bytes: bytes, entries: bytes.withUnsafeBytes { Self.scan($0).entries })
+    }
+
+    /// `entries` must come from `scan` over these same bytes (as `SIPRawLayout` does while parsing).
+    init(bytes: [UInt8], entries: [Entry]) {
         self.bytes = bytes
+        self.entries = entries
+    }
+
+    /// The headers from the start of `raw` up to the first blank line, and where that line starts (the
+    /// count if there is none).
+    static func scan(_ raw: UnsafeRawBufferPointer) -> (entries: [Entry], end: Int) {
         var entries: [Entry] = []
         entries.reserveCapacity(24)
-        bytes.withUnsafeBytes { raw in
-            var i = 0
-            while i < raw.count {
-                let lineEnd = SIPRawLayout.lineEnd(raw, from: i)
-                if lineEnd == i { break } // blank line: end of headers
-                var colon = i
-                while colon < lineEnd, raw[colon] != ASCII.colon { colon += 1 }
-                var valueEnd = lineEnd
-                var next = SIPRawLayout.skipTerminator(raw, at: lineEnd)
-                while next < raw.count, ASCII.isWhitespace(raw[next]) {
-                    valueEnd = SIPRawLayout.lineEnd(raw, from: next)
-                    next = SIPRawLayout.skipTerminator(raw, at: valueEnd)
-                }
-                if colon < lineEnd {
-                    var nameEnd = colon
-                    while nameEnd > i, ASCII.isWhitespace(raw[nameEnd - 1]) { nameEnd -= 1 }
-                    entries.append(Entry(nameStart: i, nameEnd: nameEnd, valueStart: colon + 1, valueEnd: valueEnd))
-                }
-                i = next
+        var i = 0
+        while i < raw.count {
+            let lineEnd = SIPRawLayout.lineEnd(raw, from: i)
+            if lineEnd == i { break } // blank line: end of headers
+            var colon = i
+            while colon < lineEnd, raw[colon] != ASCII.colon { colon += 1 }
+            var valueEnd = lineEnd
+            var next = SIPRawLayout.skipTerminator(raw, at: lineEnd)
+            while next < raw.count, ASCII.isWhitespace(raw[next]) {
+                valueEnd = SIPRawLayout.lineEnd(raw, from: next)
+                next = SIPRawLayout.skipTerminator(raw, at: valueEnd)
             }
+            if colon < lineEnd {
+                var nameEnd = colon
+                while nameEnd > i, ASCII.isWhitespace(raw[nameEnd - 1]) { nameEnd -= 1 }
+                entries.append(Entry(nameStart: i, nameEnd: nameEnd, valueStart: colon + 1, valueEnd: valueEnd))
+            }
+            i = next
         }
-        self.entries = entries
+        return (entries, i)
     }
 
     /// Every header as a name/value pair, in order.

@@ -129,7 +129,7 @@ extension SIPMessage {
 
     private func finish(_ copy: UnsafeMutablePointer<osip_message_t>) -> SIPMessage {
         osip_message_force_update(copy)
-        return SIPMessage(osip: copy, headerSection: nil)
+        return SIPMessage(osip: copy, headers: nil)
     }
 
     /// libosip2 keeps the names of headers it does not know in lowercase; put back the spelling from the wire so

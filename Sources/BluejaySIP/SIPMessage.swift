@@ -13,32 +13,27 @@ public final class SIPMessage {
     /// The libosip2 message; freed in `deinit`.
     let osip: UnsafeMutablePointer<osip_message_t>
 
-    /// The header section as received, for the name-preserving scan; nil for messages built here.
-    private let receivedHeaderSection: [UInt8]?
-
     /// Set when the request line was unusable and a placeholder was parsed so the headers could still
     /// be recovered for a 400 (see `SIPMessage.parse`).
     let requestLineRecovered: Bool
 
-    init(osip: UnsafeMutablePointer<osip_message_t>, headerSection: [UInt8]?, requestLineRecovered: Bool = false) {
+    /// `headers` indexes the header section as received; nil for messages built here.
+    init(osip: UnsafeMutablePointer<osip_message_t>, headers: SIPHeaderIndex?, requestLineRecovered: Bool = false) {
         self.osip = osip
-        self.receivedHeaderSection = headerSection
         self.requestLineRecovered = requestLineRecovered
+        if let headers { headerIndex = headers }
     }
 
     deinit {
         osip_message_free(osip)
     }
 
-    /// Where every header line sits (names in original spelling), found at most once, on first use.
+    /// Where every header line sits (names in original spelling): from the received bytes, or for a
+    /// message built here, from what libosip2 would put on the wire (on first use).
     lazy var headerIndex: SIPHeaderIndex = {
-        if let section = receivedHeaderSection {
-            return SIPHeaderIndex(section)
-        }
-        // Built here: index what libosip2 would put on the wire.
         let wire = serialize()
         let layout = wire.withUnsafeBytes { SIPRawLayout($0) }
-        return SIPHeaderIndex(Array(wire[layout.headersStart..<layout.headersEnd]))
+        return SIPHeaderIndex(bytes: Array(wire[layout.headersStart..<layout.headersEnd]), entries: layout.headers)
     }()
 
     // MARK: Start line

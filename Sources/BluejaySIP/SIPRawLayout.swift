@@ -17,6 +17,9 @@ struct SIPRawLayout {
     var bodyStart = 0
     /// Total size of the datagram.
     var count = 0
+    /// Each header of the section, offsets from `headersStart`: found in the same pass that finds the
+    /// section's end, so a received message is scanned once (see `SIPHeaderIndex`).
+    var headers: [SIPHeaderIndex.Entry] = []
 
     var bodyLength: Int { count - bodyStart }
     var hasStartLine: Bool { startLineEnd > start }
@@ -28,20 +31,11 @@ struct SIPRawLayout {
         start = i
         i = Self.lineEnd(bytes, from: i)
         startLineEnd = i
-        i = Self.skipTerminator(bytes, at: i)
-        headersStart = i
-        headersEnd = i
-        bodyStart = count
-        while i < count {
-            let end = Self.lineEnd(bytes, from: i)
-            if end == i { // blank line: end of headers
-                headersEnd = i
-                bodyStart = Self.skipTerminator(bytes, at: i)
-                return
-            }
-            i = Self.skipTerminator(bytes, at: end)
-            headersEnd = i
-        }
+        headersStart = Self.skipTerminator(bytes, at: i)
+        let (entries, sectionEnd) = SIPHeaderIndex.scan(UnsafeRawBufferPointer(rebasing: bytes[headersStart...]))
+        headers = entries
+        headersEnd = headersStart + sectionEnd
+        bodyStart = Self.skipTerminator(bytes, at: headersEnd)
     }
 
     /// Whether the start line begins with "SIP/", which is how libosip2 tells a response from a request.
