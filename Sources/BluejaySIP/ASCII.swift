@@ -53,14 +53,6 @@ enum ASCII {
         }
     }
 
-    static func hasPrefixIgnoringCase(_ string: String, _ prefix: String) -> Bool {
-        var si = string.utf8.makeIterator()
-        for p in prefix.utf8 {
-            guard let s = si.next(), lower(s) == lower(p) else { return false }
-        }
-        return true
-    }
-
     /// ASCII-only lowercase (header names); leaves non-ASCII bytes alone.
     static func lowercased(_ string: String) -> String {
         if !string.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) { return string }

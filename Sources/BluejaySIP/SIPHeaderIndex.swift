@@ -97,12 +97,7 @@ struct SIPHeaderIndex {
 
     /// Whether the name is `lowercaseName` (ASCII, no compact form applied) ignoring ASCII case.
     func nameIs(_ entry: Entry, _ lowercaseName: StaticString) -> Bool {
-        guard entry.nameEnd - entry.nameStart == lowercaseName.utf8CodeUnitCount else { return false }
-        let wanted = lowercaseName.utf8Start
-        for offset in 0..<lowercaseName.utf8CodeUnitCount where ASCII.lower(bytes[entry.nameStart + offset]) != wanted[offset] {
-            return false
-        }
-        return true
+        entry.nameEnd - entry.nameStart == lowercaseName.utf8CodeUnitCount && nameHasPrefix(entry, lowercaseName)
     }
 
     /// Whether the name starts with `lowercasePrefix` (ASCII) ignoring ASCII case.
@@ -115,10 +110,10 @@ struct SIPHeaderIndex {
         return true
     }
 
-    /// Whether the lowercased name equals the lowercased `other` as Strings. Bytes decide when both are ASCII;
-    /// otherwise the decoded Strings are compared, as the names' Strings would be (Unicode equivalence and
+    /// Whether the name equals `other` (UTF-8) once both are ASCII-lowercased and compared as Strings. Bytes
+    /// decide when both are ASCII; otherwise the decoded Strings are compared (Unicode equivalence and
     /// repaired UTF-8 make raw bytes the wrong answer there).
-    func nameEquals(_ entry: Entry, lowercased other: UnsafeBufferPointer<UInt8>) -> Bool {
+    func nameEquals(_ entry: Entry, ignoringCase other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard isASCII(entry), !other.contains(where: { $0 >= 0x80 }) else {
             return ASCII.lowercased(name(entry)) == ASCII.lowercased(String(decoding: other, as: UTF8.self))
         }
@@ -136,7 +131,7 @@ struct SIPHeaderIndex {
             return long == canonical
         }
         var canonical = canonical
-        return canonical.withUTF8 { nameEquals(entry, lowercased: $0) }
+        return canonical.withUTF8 { nameEquals(entry, ignoringCase: $0) }
     }
 
     private func isASCII(_ entry: Entry) -> Bool {

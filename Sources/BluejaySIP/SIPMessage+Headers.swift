@@ -13,14 +13,13 @@ extension SIPMessage {
     /// name as written, value unfolded and trimmed. A comma list (e.g. `Supported: a, b`) stays one
     /// entry here, whereas libosip2 splits it.
     public var extensionHeaders: [(name: String, value: String)] {
-        let osipNames = OSIP.elements(UnsafePointer(osip.field(\.headers)), as: osip_header_t.self).compactMap { $0.pointee.hname }
+        let osipNames = OSIP.elements(UnsafePointer(osip.field(\.headers)), as: osip_header_t.self).compactMap { header in
+            header.pointee.hname.map { UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)) }
+        }
         guard !osipNames.isEmpty else { return [] }
         let index = headerIndex
         return index.entries.compactMap { entry in
-            let known = osipNames.contains { name in
-                index.nameEquals(entry, lowercased: UnsafeBufferPointer(start: UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self), count: strlen(name)))
-            }
-            return known ? (name: index.name(entry), value: index.value(entry)) : nil
+            osipNames.contains { index.nameEquals(entry, ignoringCase: $0) } ? (name: index.name(entry), value: index.value(entry)) : nil
         }
     }
 
