@@ -30,14 +30,16 @@ enum ASCII {
     /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case. Reads the string's
     /// UTF-8 in place (header and parameter names are looked up this way on every message).
     static func equalsIgnoringCase(_ cString: UnsafePointer<CChar>, _ other: String) -> Bool {
-        var other = other
-        return other.withUTF8 { utf8 in
-            for (index, byte) in utf8.enumerated() {
+        func compare<Bytes: Collection<UInt8>>(_ utf8: Bytes) -> Bool {
+            var index = 0
+            for byte in utf8 {
                 let c = UInt8(bitPattern: cString[index])
                 if c == 0 || lower(c) != lower(byte) { return false }
+                index += 1
             }
-            return cString[utf8.count] == 0
+            return cString[index] == 0
         }
+        return other.utf8.withContiguousStorageIfAvailable(compare) ?? compare(other.utf8)
     }
 
     /// Case-insensitive equality of two ASCII strings without allocating lowercased copies.
