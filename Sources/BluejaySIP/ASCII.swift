@@ -27,15 +27,19 @@ enum ASCII {
         }
     }
 
-    /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case.
+    /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case. Reads the string's
+    /// UTF-8 in place (header and parameter names are looked up this way on every message).
     static func equalsIgnoringCase(_ cString: UnsafePointer<CChar>, _ other: String) -> Bool {
-        var index = 0
-        for byte in other.utf8 {
-            let c = UInt8(bitPattern: cString[index])
-            if c == 0 || lower(c) != lower(byte) { return false }
-            index += 1
+        func compare<Bytes: Collection<UInt8>>(_ utf8: Bytes) -> Bool {
+            var index = 0
+            for byte in utf8 {
+                let c = UInt8(bitPattern: cString[index])
+                if c == 0 || lower(c) != lower(byte) { return false }
+                index += 1
+            }
+            return cString[index] == 0
         }
-        return cString[index] == 0
+        return other.utf8.withContiguousStorageIfAvailable(compare) ?? compare(other.utf8)
     }
 
     /// Case-insensitive equality of two ASCII strings without allocating lowercased copies.
@@ -49,14 +53,6 @@ enum ASCII {
             default: return false
             }
         }
-    }
-
-    static func hasPrefixIgnoringCase(_ string: String, _ prefix: String) -> Bool {
-        var si = string.utf8.makeIterator()
-        for p in prefix.utf8 {
-            guard let s = si.next(), lower(s) == lower(p) else { return false }
-        }
-        return true
     }
 
     /// ASCII-only lowercase (header names); leaves non-ASCII bytes alone.

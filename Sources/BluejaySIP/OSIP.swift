@@ -57,17 +57,8 @@ enum OSIP {
     }
 
     /// The elements of an `osip_list_t`, in order, without libosip2's O(n) positional `osip_list_get`.
-    static func elements<T>(_ list: UnsafePointer<osip_list_t>, as _: T.Type) -> [UnsafeMutablePointer<T>] {
-        var result: [UnsafeMutablePointer<T>] = []
-        result.reserveCapacity(Int(list.pointee.nb_elt))
-        var node = list.pointee.node
-        while let current = node {
-            if let element = current.pointee.element {
-                result.append(element.assumingMemoryBound(to: T.self))
-            }
-            node = current.pointee.next
-        }
-        return result
+    static func elements<T>(_ list: UnsafePointer<osip_list_t>, as _: T.Type) -> OSIPListElements<T> {
+        OSIPListElements(list: list)
     }
 
     /// First element of an `osip_list_t`.
@@ -86,6 +77,31 @@ enum OSIP {
             node = current.pointee.next
         }
         return nil
+    }
+}
+
+/// An `osip_list_t` walked node by node as the loop asks, rather than copied into an array first: the
+/// checks run on every received message read several lists. The list must not change during a walk.
+struct OSIPListElements<Pointee>: Sequence {
+    let list: UnsafePointer<osip_list_t>
+
+    var isEmpty: Bool {
+        var iterator = makeIterator()
+        return iterator.next() == nil
+    }
+
+    func makeIterator() -> Iterator { Iterator(node: list.pointee.node) }
+
+    struct Iterator: IteratorProtocol {
+        var node: UnsafeMutablePointer<__node_t>?
+
+        mutating func next() -> UnsafeMutablePointer<Pointee>? {
+            while let current = node {
+                node = current.pointee.next
+                if let element = current.pointee.element { return element.assumingMemoryBound(to: Pointee.self) }
+            }
+            return nil
+        }
     }
 }
 

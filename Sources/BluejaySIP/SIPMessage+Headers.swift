@@ -1,19 +1,25 @@
 import COSIP2
 
-/// Header access by name, from the wire scan (`fields`), because libosip2 lowercases the names of
-/// headers it does not know and keeps folds as runs of spaces.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Header access by name, from the received bytes (`headerIndex`), because libosip2 lowercases the
+/// names of headers it does not know and keeps folds as runs of spaces.
 extension SIPMessage {
     /// Every header libosip2 did not map to a known field (its "other headers"), in message order,
     /// name as written, value unfolded and trimmed. A comma list (e.g. `Supported: a, b`) stays one
     /// entry here, whereas libosip2 splits it.
     public var extensionHeaders: [(name: String, value: String)] {
-        var osipNames = Set<String>()
-        for header in OSIP.elements(UnsafePointer(osip.field(\.headers)), as: osip_header_t.self) {
-            if let name = header.pointee.hname { osipNames.insert(ASCII.lowercased(String(cString: name))) }
+        let osipNames = OSIP.elements(UnsafePointer(osip.field(\.headers)), as: osip_header_t.self).compactMap { header in
+            header.pointee.hname.map { UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)) }
         }
         guard !osipNames.isEmpty else { return [] }
-        return fields.compactMap { field in
-            osipNames.contains(ASCII.lowercased(field.name)) ? (name: field.name, value: field.value) : nil
+        let index = headerIndex
+        return index.entries.compactMap { entry in
+            osipNames.contains { index.nameEquals(entry, ignoringCase: $0) } ? (name: index.name(entry), value: index.value(entry)) : nil
         }
     }
 
@@ -21,28 +27,34 @@ extension SIPMessage {
     /// Supported, "x" for Session-Expires...), in message order. Covers known headers too.
     public func headerValues(_ name: String) -> [String] {
         let wanted = SIPHeaderField.canonicalName(name)
-        return fields.compactMap { SIPHeaderField.canonicalName($0.name) == wanted ? $0.value : nil }
+        let index = headerIndex
+        return index.entries.compactMap { index.hasCanonicalName($0, wanted) ? index.value($0) : nil }
     }
 
     /// X-Simulation-Result-Id: name case-insensitive, value trimmed and unfolded; the first occurrence
     /// wins (nil if that one is empty, since an empty id identifies nothing).
     public var simulationResultID: String? {
-        guard let first = fields.first(where: { ASCII.equalsIgnoringCase($0.name, SIPMessage.simulationResultHeader) }) else {
+        let index = headerIndex
+        guard let first = index.entries.first(where: { index.nameIs($0, SIPMessage.simulationResultHeader) }) else {
             return nil
         }
-        return first.value.isEmpty ? nil : first.value
+        let value = index.value(first)
+        return value.isEmpty ? nil : value
     }
 
     /// How many X-Simulation-Result-Id headers the message had, so a duplicate can be logged.
     public var simulationResultIDCount: Int {
-        fields.reduce(0) { ASCII.equalsIgnoringCase($1.name, SIPMessage.simulationResultHeader) ? $0 + 1 : $0 }
+        let index = headerIndex
+        return index.entries.reduce(0) { index.nameIs($1, SIPMessage.simulationResultHeader) ? $0 + 1 : $0 }
     }
 
-    static let simulationResultHeader = "X-Simulation-Result-Id"
+    /// Lowercase, for `SIPHeaderIndex.nameIs`.
+    static let simulationResultHeader: StaticString = "x-simulation-result-id"
 
     /// All `X-` headers (any case), values trimmed and unfolded, in order (metadata.sip_headers).
     public var xHeaders: [(name: String, value: String)] {
-        fields.compactMap { ASCII.hasPrefixIgnoringCase($0.name, "x-") ? (name: $0.name, value: $0.value) : nil }
+        let index = headerIndex
+        return index.entries.compactMap { index.nameHasPrefix($0, "x-") ? (name: index.name($0), value: index.value($0)) : nil }
     }
 
     /// RFC 4028 Session-Expires (compact "x"): delta-seconds and the refresher parameter ("uac"/"uas",

@@ -16,15 +16,17 @@ extension SIPMessage {
 
         var raw: UnsafeMutablePointer<osip_message_t>?
         guard osip_message_init(&raw) == 0, let parsed = raw else { return .drop(.unparseable("out of memory")) }
-        let headerSection = Array(bytes[layout.headersStart..<layout.headersEnd])
+        // The message keeps its own copy of the header section: the caller may reuse `bytes`.
+        let headers = SIPHeaderIndex(bytes: Array(UnsafeRawBufferPointer(rebasing: bytes[layout.headersStart..<layout.headersEnd])),
+                                     entries: layout.headers)
         if osip_message_parse(parsed, base.assumingMemoryBound(to: CChar.self), bytes.count) == 0 {
-            let message = SIPMessage(osip: parsed, headerSection: headerSection)
+            let message = SIPMessage(osip: parsed, headers: headers)
             return message.outcome(message.validate(layout: layout, bytes: bytes))
         }
         osip_message_free(parsed)
         // A response is never answered, so there is nothing to recover it for.
         if layout.isResponse(bytes) { return .drop(.unparseable("libosip2 rejected the response")) }
-        return recover(bytes, layout: layout, headerSection: headerSection)
+        return recover(bytes, layout: layout, headers: headers)
     }
 
     /// Maps a validation result to an outcome: only a request with a routable top Via gets a 400.
@@ -37,7 +39,7 @@ extension SIPMessage {
     /// libosip2 gives up at the first bad line, which for many RFC 4475 messages is before Via, From or
     /// Call-ID. To still answer 400 (RFC 3261 §8.2), re-parse the request line alone (or a placeholder
     /// when it is the broken part) and feed each header to libosip2 one by one, skipping those it refuses.
-    static func recover(_ bytes: UnsafeRawBufferPointer, layout: SIPRawLayout, headerSection: [UInt8]) -> SIPParseOutcome {
+    static func recover(_ bytes: UnsafeRawBufferPointer, layout: SIPRawLayout, headers: SIPHeaderIndex) -> SIPParseOutcome {
         let crlf2: [UInt8] = [ASCII.cr, ASCII.lf, ASCII.cr, ASCII.lf]
         let startLine = Array(bytes[layout.start..<layout.startLineEnd])
         var startLineError: SIPParseError?
@@ -57,9 +59,8 @@ extension SIPMessage {
             osip.pointee.content_length = nil
         }
 
-        let fields = SIPHeaderField.scan(headerSection)
         var headerError: SIPParseError?
-        for field in fields {
+        for field in headers.fields {
             if isDuplicateSingleton(SIPHeaderField.canonicalName(field.name), in: osip) {
                 headerError = headerError ?? .invalid("more than one \(field.name) header")
                 continue
@@ -77,8 +78,7 @@ extension SIPMessage {
             }
         }
 
-        let recovered = SIPMessage(osip: osip, headerSection: headerSection, requestLineRecovered: startLineError != nil)
-        recovered.fields = fields
+        let recovered = SIPMessage(osip: osip, headers: headers, requestLineRecovered: startLineError != nil)
         let error = startLineError ?? headerError ?? recovered.validate(layout: layout, bytes: bytes)
             ?? .unparseable("libosip2 rejected the message")
         return recovered.outcome(error)

@@ -129,7 +129,7 @@ extension SIPMessage {
 
     private func finish(_ copy: UnsafeMutablePointer<osip_message_t>) -> SIPMessage {
         osip_message_force_update(copy)
-        return SIPMessage(osip: copy, headerSection: nil)
+        return SIPMessage(osip: copy, headers: nil)
     }
 
     /// libosip2 keeps the names of headers it does not know in lowercase; put back the spelling from the wire so
@@ -138,7 +138,11 @@ extension SIPMessage {
         let headers = OSIP.elements(UnsafePointer(copy.field(\.headers)), as: osip_header_t.self)
         guard !headers.isEmpty else { return }
         var spellings: [String: [String]] = [:]
-        for field in fields { spellings[ASCII.lowercased(field.name), default: []].append(field.name) }
+        let index = headerIndex
+        for entry in index.entries {
+            let name = index.name(entry)
+            spellings[ASCII.lowercased(name), default: []].append(name)
+        }
         var used: [String: Int] = [:]
         for header in headers {
             guard let name = OSIP.string(header.pointee.hname) else { continue }
@@ -200,10 +204,4 @@ extension SIPMessage {
     }
 
     static func bracketed(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
-
-    private static func otherHeader(_ message: UnsafeMutablePointer<osip_message_t>, _ lowercaseName: String) -> UnsafeMutablePointer<osip_header_t>? {
-        OSIP.elements(UnsafePointer(message.field(\.headers)), as: osip_header_t.self).first { header in
-            header.pointee.hname.map { ASCII.equalsIgnoringCase($0, lowercaseName) } ?? false
-        }
-    }
 }

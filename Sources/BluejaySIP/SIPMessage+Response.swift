@@ -62,7 +62,7 @@ extension SIPMessage {
             }
         }
         _ = String(body.count).withCString { osip_message_set_content_length(response, $0) }
-        return SIPMessage(osip: response, headerSection: nil)
+        return SIPMessage(osip: response, headers: nil)
     }
 
     /// Headers libosip2 models (Contact, Allow, ...) go through its parser so they serialise in their

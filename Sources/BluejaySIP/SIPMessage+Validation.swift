@@ -15,10 +15,10 @@ extension SIPMessage {
         guard let via = OSIP.first(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self) else {
             return .missingHeader("Via")
         }
-        guard SIPVia(via) != nil else { return .invalid("unusable top Via") }
+        guard SIPVia.isRoutable(via) else { return .invalid("unusable top Via") }
         // Responses travel back along every Via (RFC 3261 §18.2.2), and libosip2 writes a host-less one out as
         // text it then refuses itself, so a forwarded or answered copy would not parse (found by fuzzing).
-        for other in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self).dropFirst() where SIPVia(other) == nil {
+        for other in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self).dropFirst() where !SIPVia.isRoutable(other) {
             return .invalid("unusable Via")
         }
 
@@ -69,11 +69,12 @@ extension SIPMessage {
         }
 
         // RFC 3261 §20.15: a media-type parameter needs a value. libosip2 parses `text/plain;charset`, but then
-        // writes an empty Content-Type that swallows the next header line (found by fuzzing).
+        // its `osip_content_type_to_str` refuses it (as it refuses a missing type or subtype), so the message
+        // goes out with an empty Content-Type that swallows the next header line (found by fuzzing).
         if let type = m.content_type {
-            var text: UnsafeMutablePointer<CChar>?
-            guard osip_content_type_to_str(type, &text) == 0, let text else { return .invalid("bad Content-Type") }
-            OSIP.free(text)
+            guard type.pointee.type != nil, type.pointee.subtype != nil,
+                  !OSIP.elements(UnsafePointer(type.field(\.gen_params)), as: osip_generic_param_t.self).contains(where: { $0.pointee.gvalue == nil })
+            else { return .invalid("bad Content-Type") }
         }
 
         // RFC 3261 §20.17: SIP-date is always GMT (RFC 4475 §3.1.2.12).
@@ -105,12 +106,10 @@ extension SIPMessage {
         guard let method = osip.pointee.sip_method, method.pointee != 0, Self.isToken(method) else {
             return .invalid("bad method")
         }
-        guard let uri = osip.pointee.req_uri, let scheme = OSIP.string(uri.pointee.scheme) else {
+        guard let uri = osip.pointee.req_uri, let scheme = uri.pointee.scheme else {
             return .invalid("bad request-URI")
         }
-        let lowerScheme = ASCII.lowercased(scheme)
-        switch lowerScheme {
-        case "sip", "sips":
+        if ASCII.equalsIgnoringCase(scheme, "sip") || ASCII.equalsIgnoringCase(scheme, "sips") {
             guard let host = uri.pointee.host, host.pointee != 0 else { return .invalid("request-URI has no host") }
             if let port = uri.pointee.port, ASCII.parseDigits(port, limit: 65_535) == nil {
                 // Also catches an unbracketed IPv6 reference (RFC 5118 §4.2).
@@ -124,11 +123,9 @@ extension SIPMessage {
             }
             // RFC 3261 §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
             if uri.pointee.url_headers.nb_elt > 0 { return .invalid("request-URI carries headers") }
-        case "tel":
-            break
-        default:
+        } else if !ASCII.equalsIgnoringCase(scheme, "tel") {
             // A UAS could answer 416 (RFC 3261 §8.2.2.1); the caller answers 400 with this reason.
-            return .invalid("unsupported request-URI scheme \(scheme)")
+            return .invalid("unsupported request-URI scheme \(String(cString: scheme))")
         }
         return nil
     }

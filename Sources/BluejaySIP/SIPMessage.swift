@@ -13,34 +13,27 @@ public final class SIPMessage {
     /// The libosip2 message; freed in `deinit`.
     let osip: UnsafeMutablePointer<osip_message_t>
 
-    /// The header section as received, for the name-preserving scan; nil for messages built here.
-    private let receivedHeaderSection: [UInt8]?
-
     /// Set when the request line was unusable and a placeholder was parsed so the headers could still
     /// be recovered for a 400 (see `SIPMessage.parse`).
     let requestLineRecovered: Bool
 
-    init(osip: UnsafeMutablePointer<osip_message_t>, headerSection: [UInt8]?, requestLineRecovered: Bool = false) {
+    /// `headers` indexes the header section as received; nil for messages built here.
+    init(osip: UnsafeMutablePointer<osip_message_t>, headers: SIPHeaderIndex?, requestLineRecovered: Bool = false) {
         self.osip = osip
-        self.receivedHeaderSection = headerSection
         self.requestLineRecovered = requestLineRecovered
+        if let headers { headerIndex = headers }
     }
 
     deinit {
         osip_message_free(osip)
     }
 
-    /// Every header line as written (names in original spelling, values unfolded), scanned at most once.
-    lazy var fields: [SIPHeaderField] = {
-        if let section = receivedHeaderSection {
-            return SIPHeaderField.scan(section)
-        }
-        // Built here: scan what libosip2 would put on the wire.
+    /// Where every header line sits (names in original spelling): from the received bytes, or for a
+    /// message built here, from what libosip2 would put on the wire (on first use).
+    lazy var headerIndex: SIPHeaderIndex = {
         let wire = serialize()
-        return wire.withUnsafeBytes { raw in
-            let layout = SIPRawLayout(raw)
-            return SIPHeaderField.scan(wire[layout.headersStart..<layout.headersEnd])
-        }
+        let layout = wire.withUnsafeBytes { SIPRawLayout($0) }
+        return SIPHeaderIndex(bytes: Array(wire[layout.headersStart..<layout.headersEnd]), entries: layout.headers)
     }()
 
     // MARK: Start line
@@ -123,7 +116,7 @@ public final class SIPMessage {
 
     /// Max-Forwards (libosip2 keeps it as an "other" header); nil if absent or not a number.
     public var maxForwards: Int? {
-        otherHeaderValue("max-forwards").flatMap { ASCII.parseDigits($0) }
+        Self.otherHeader(osip, "max-forwards")?.pointee.hvalue.flatMap { ASCII.parseDigits($0) }
     }
 
     /// The first Contact URI, e.g. the remote target of a dialog (RFC 3261 §12.1.1).
@@ -156,14 +149,16 @@ public final class SIPMessage {
         return Array(UnsafeRawBufferPointer(start: out, count: length))
     }
 
+    /// The first libosip2 "other" header of `message` with this (lowercase) name.
+    static func otherHeader(_ message: UnsafeMutablePointer<osip_message_t>, _ lowercaseName: String) -> UnsafeMutablePointer<osip_header_t>? {
+        OSIP.elements(UnsafePointer(message.field(\.headers)), as: osip_header_t.self).first { header in
+            header.pointee.hname.map { ASCII.equalsIgnoringCase($0, lowercaseName) } ?? false
+        }
+    }
+
     /// Value of the first libosip2 "other" header with this (lowercase) name.
     func otherHeaderValue(_ lowercaseName: String) -> String? {
-        for header in OSIP.elements(UnsafePointer(osip.field(\.headers)), as: osip_header_t.self) {
-            if let name = header.pointee.hname, ASCII.equalsIgnoringCase(name, lowercaseName) {
-                return OSIP.string(header.pointee.hvalue) ?? ""
-            }
-        }
-        return nil
+        Self.otherHeader(osip, lowercaseName).map { OSIP.string($0.pointee.hvalue) ?? "" }
     }
 
     /// How many libosip2 "other" headers carry this name.

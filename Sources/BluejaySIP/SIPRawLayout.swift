@@ -17,6 +17,9 @@ struct SIPRawLayout {
     var bodyStart = 0
     /// Total size of the datagram.
     var count = 0
+    /// Each header of the section, offsets from `headersStart`: found in the same pass that finds the
+    /// section's end, so a received message is scanned once (see `SIPHeaderIndex`).
+    var headers: [SIPHeaderIndex.Entry] = []
 
     var bodyLength: Int { count - bodyStart }
     var hasStartLine: Bool { startLineEnd > start }
@@ -28,20 +31,11 @@ struct SIPRawLayout {
         start = i
         i = Self.lineEnd(bytes, from: i)
         startLineEnd = i
-        i = Self.skipTerminator(bytes, at: i)
-        headersStart = i
-        headersEnd = i
-        bodyStart = count
-        while i < count {
-            let end = Self.lineEnd(bytes, from: i)
-            if end == i { // blank line: end of headers
-                headersEnd = i
-                bodyStart = Self.skipTerminator(bytes, at: i)
-                return
-            }
-            i = Self.skipTerminator(bytes, at: end)
-            headersEnd = i
-        }
+        headersStart = Self.skipTerminator(bytes, at: i)
+        let (entries, sectionEnd) = SIPHeaderIndex.scan(UnsafeRawBufferPointer(rebasing: bytes[headersStart...]))
+        headers = entries
+        headersEnd = headersStart + sectionEnd
+        bodyStart = Self.skipTerminator(bytes, at: headersEnd)
     }
 
     /// Whether the start line begins with "SIP/", which is how libosip2 tells a response from a request.
@@ -50,9 +44,23 @@ struct SIPRawLayout {
             && bytes[start + 2] == UInt8(ascii: "P") && bytes[start + 3] == UInt8(ascii: "/")
     }
 
-    @inline(__always)
+    /// Index of the first CR or LF at or after `index`, or the count. Every received message is scanned
+    /// line by line (here and by `SIPHeaderIndex`), so this tests eight bytes per step: a byte is CR or LF
+    /// when XOR with it leaves a zero byte, and the usual zero-byte test flags the first one exactly.
     static func lineEnd(_ bytes: UnsafeRawBufferPointer, from index: Int) -> Int {
         var i = index
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= bytes.count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let cr = word ^ (ones &* UInt64(ASCII.cr))
+                let lf = word ^ (ones &* UInt64(ASCII.lf))
+                let hits = ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs
+                if hits != 0 { return i + hits.trailingZeroBitCount / 8 }
+                i += 8
+            }
+        }
         while i < bytes.count, bytes[i] != ASCII.cr, bytes[i] != ASCII.lf { i += 1 }
         return i
     }

@@ -105,11 +105,11 @@ public struct SIPStreamFramer: Sendable {
     /// Content-Length from a header block; 0 if absent. Folded values are allowed; repeats must agree.
     static func contentLength(in block: ArraySlice<UInt8>) -> Result<Int, SIPParseError> {
         var found: Int?
-        for field in SIPHeaderField.scan(block) {
-            let name = ASCII.lowercased(field.name)
-            guard name == "content-length" || name == "l" else { continue }
-            guard let value = ASCII.parseDigits(field.value, limit: Int(Int32.max)) else {
-                return .failure(.invalid("bad Content-Length \"\(field.value)\""))
+        let index = SIPHeaderIndex(Array(block))
+        for entry in index.entries where index.hasCanonicalName(entry, "content-length") {
+            let text = index.value(entry)
+            guard let value = ASCII.parseDigits(text, limit: Int(Int32.max)) else {
+                return .failure(.invalid("bad Content-Length \"\(text)\""))
             }
             if let previous = found, previous != value {
                 return .failure(.invalid("conflicting Content-Length headers"))

@@ -28,14 +28,18 @@ public struct SIPVia: Equatable, Sendable {
         self.ttl = ttl
     }
 
-    /// nil when libosip2 produced a Via we cannot route to: no host, or a port that is not 0-65535.
+    /// Whether libosip2's Via can be routed to: a host, and a port (if any) in 0-65535. Validation asks this
+    /// of every Via of every message, without copying them out.
+    static func isRoutable(_ via: UnsafeMutablePointer<osip_via_t>) -> Bool {
+        guard let host = via.pointee.host, host.pointee != 0 else { return false }
+        guard let port = via.pointee.port else { return true }
+        return ASCII.parseDigits(port, limit: 65_535) != nil
+    }
+
+    /// nil when libosip2 produced a Via we cannot route to (see `isRoutable`).
     init?(_ via: UnsafeMutablePointer<osip_via_t>) {
-        guard let hostPointer = via.pointee.host, hostPointer.pointee != 0 else { return nil }
-        var port: Int?
-        if let portPointer = via.pointee.port {
-            guard let value = ASCII.parseDigits(portPointer, limit: 65_535) else { return nil }
-            port = value
-        }
+        guard Self.isRoutable(via), let hostPointer = via.pointee.host else { return nil }
+        let port = via.pointee.port.flatMap { ASCII.parseDigits($0, limit: 65_535) }
         let params = UnsafePointer(via.field(\.via_params))
         var rport = SIPViaRPort.absent
         if let param = OSIP.param(params, "rport") {
