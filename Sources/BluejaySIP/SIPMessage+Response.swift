@@ -33,6 +33,8 @@ extension SIPMessage {
 
         if let from = osip.pointee.from { osip_from_clone(from, response.field(\.from)) }
         if let to = osip.pointee.to { osip_from_clone(to, response.field(\.to)) }
+        Self.dropEmptyParamValues(response.pointee.from)
+        Self.dropEmptyParamValues(response.pointee.to)
         if let callID = osip.pointee.call_id { osip_call_id_clone(callID, response.field(\.call_id)) }
         if let cseq = osip.pointee.cseq { osip_cseq_clone(cseq, response.field(\.cseq)) }
 
@@ -80,6 +82,18 @@ extension SIPMessage {
             // libosip2 refused the value: keep it verbatim rather than lose it.
         }
         _ = name.withCString { n in value.withCString { v in osip_message_set_header(response, n, v) } }
+    }
+
+    /// A 400 answers requests whose From or To has `;name=` with nothing after it, and libosip2 would write that
+    /// back as text it refuses itself: the copy carries `;name` instead (a parameter without a value is legal).
+    private static func dropEmptyParamValues(_ header: UnsafeMutablePointer<osip_from_t>?) {
+        guard let header else { return }
+        for param in OSIP.elements(UnsafePointer(header.field(\.gen_params)), as: osip_generic_param_t.self) {
+            if let value = param.pointee.gvalue, value.pointee == 0 {
+                OSIP.free(value)
+                param.pointee.gvalue = nil
+            }
+        }
     }
 
     /// Adds `received` / fills `rport` (RFC 3581, only where it was asked for) on a copy's top Via:

@@ -84,6 +84,26 @@ extension SIPMessage {
 
         if let error = validateAddrSpecs() { return error }
         if let error = validateAddressPorts() { return error }
+        if let error = validateAddressParams() { return error }
+        return nil
+    }
+
+    /// RFC 3261 §25.1: `generic-param = token [ EQUAL gen-value ]`, and a gen-value is never empty. libosip2 takes
+    /// `From: <sip:u@h>;ttl= ;tag=1`, then writes `;ttl=;tag=1`, which it refuses itself, so a 200 or a forwarded
+    /// copy would not parse (found by fuzzing).
+    private func validateAddressParams() -> SIPParseError? {
+        func emptyValue(_ header: UnsafeMutablePointer<osip_from_t>?) -> Bool {
+            guard let header else { return false }
+            return OSIP.elements(UnsafePointer(header.field(\.gen_params)), as: osip_generic_param_t.self).contains {
+                guard let value = $0.pointee.gvalue else { return false }
+                return value.pointee == 0
+            }
+        }
+        if emptyValue(osip.pointee.from) { return .invalid("From parameter with an empty value") }
+        if emptyValue(osip.pointee.to) { return .invalid("To parameter with an empty value") }
+        if OSIP.elements(UnsafePointer(osip.field(\.contacts)), as: osip_contact_t.self).contains(where: { emptyValue($0) }) {
+            return .invalid("Contact parameter with an empty value")
+        }
         return nil
     }
 
