@@ -27,10 +27,7 @@ struct RunCommand: AsyncParsableCommand {
         let logLevel = LogLevelBox(resolved.logLevel)
         let format = resolved.logFormat
         LoggingSystem.bootstrap { label in
-            switch format {
-            case .text: return LiveLevelLogHandler(upstream: TextLogHandler(label: label), level: logLevel)
-            case .json: return LiveLevelLogHandler(upstream: JSONLogHandler(label: label), level: logLevel)
-            }
+            LiveLevelLogHandler(upstream: StderrLogHandler(label: label, format: format), level: logLevel)
         }
         let logger = Logger(label: "bluejay-sidecar")
         let metrics = PrometheusCollectorRegistry()
