@@ -70,6 +70,20 @@ public final class CallRegistry: @unchecked Sendable {
         return byCallID[callID]
     }
 
+    /// The flushed calls among `callIDs`, in one lock for a batch of records (empty when none is, as usual).
+    public func flushedAmong(_ callIDs: some Sequence<String>) -> Set<String> {
+        lock.lock(); defer { lock.unlock() }
+        var out: Set<String> = []
+        for id in callIDs where byCallID[id]?.flushed == true { out.insert(id) }
+        return out
+    }
+
+    /// Counts one acknowledged record per element (a call repeats per record), in one lock for a batch.
+    public func countRecords(_ callIDs: some Sequence<String>) {
+        lock.lock(); defer { lock.unlock() }
+        for id in callIDs { byCallID[id]?.recordCount += 1 }
+    }
+
     /// Finds a call by its Call-ID, else by its simulation result id (the latest call with it).
     public func resolve(callID: String?, simulationResultID: String?) -> CallEntry? {
         lock.lock(); defer { lock.unlock() }

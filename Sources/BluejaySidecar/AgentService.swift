@@ -24,27 +24,100 @@ final class AgentService: @unchecked Sendable {
         })
     }
 
-    /// `reply` is called exactly once, from any thread.
-    func handle(_ line: ArraySlice<UInt8>, reply: @escaping ([UInt8]) -> Void) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+    /// What one line asks for: a record the connection batches with the others of its read, an answer
+    /// needing no store (an error, a lookup), or a request the store or the flusher serves on its own.
+    enum Step {
+        case append(AgentRecordBatch.Item)
+        case answer([UInt8])
+        case request(AgentRequest)
+    }
+
+    func step(_ line: ArraySlice<UInt8>, arrivalEpochMs now: Int64) -> Step {
         switch AgentLine.decode(line, arrivalEpochMs: now) {
         case .failure(let error):
-            reply(AgentReply.error(error))
+            return .answer(AgentReply.error(error))
         case .success(.lookup(let ref)):
-            guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
-            reply(AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
-                                    state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs))
-        case .success(.start(let ref)):
+            return .answer(lookupReply(ref))
+        case .success(.record(let record)):
+            guard let entry = resolve(record.call) else { return .answer(AgentReply.error(unknownCall(record.call))) }
+            guard !entry.flushed else { return .answer(AgentReply.error(Self.flushed(entry.callID))) }
+            // The first record naming the call's Bluejay id also writes it to the call: not a plain append.
+            if entry.simulationResultID == nil && record.call.simulationResultID != nil { return .request(.record(record)) }
+            return .append(AgentRecordBatch.Item(callID: entry.callID, kind: record.kind, record: Self.stored(record)))
+        case .success(let request):
+            return .request(request)
+        }
+    }
+
+    /// Serves a request `step` left to the store or the flusher; `reply` is called exactly once, from any thread.
+    func handle(_ request: AgentRequest, arrivalEpochMs now: Int64, reply: @escaping ([UInt8]) -> Void) {
+        switch request {
+        case .lookup(let ref):
+            reply(lookupReply(ref))
+        case .start(let ref):
             start(ref, now: now, reply: reply)
-        case .success(.end(let ref)):
+        case .end(let ref):
             guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             flusher.agentEnded(entry.callID) { error in reply(error.map(Self.reply(for:)) ?? AgentReply.ok) }
-        case .success(.record(let record)):
+        case .record(let record):
             guard let entry = resolve(record.call) else { return reply(AgentReply.error(unknownCall(record.call))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             append(record, to: entry, reply: reply)
         }
+    }
+
+    private func lookupReply(_ ref: CallReference) -> [UInt8] {
+        guard let entry = resolve(ref) else { return AgentReply.error(unknownCall(ref)) }
+        return AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
+                                 state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs)
+    }
+
+    /// Writes a batch of records as one store operation; `replies` (one per record, in order) is called once,
+    /// from the writer thread, after the commit that holds them (or its failure).
+    func submit(_ batch: AgentRecordBatch, replies: @escaping ([[UInt8]]) -> Void) {
+        let registry = self.registry
+        let items = batch.items
+        let failures = BatchFailures()
+        writer.submit({ db in
+            // Checked again on the writer thread: a flush committed ahead of these records closed the ledger.
+            let flushed = registry.flushedAmong(items.lazy.map(\.callID))
+            let appender = try Ledger.appender(in: db)
+            for (i, item) in items.enumerated() {
+                if !flushed.isEmpty && flushed.contains(item.callID) {
+                    failures.set(i, Self.flushed(item.callID), count: items.count)
+                    continue
+                }
+                do {
+                    try appender.append(item.record, callID: item.callID)
+                } catch let error as SQLiteError where error.isUnavailable {
+                    throw error // the transaction is lost: every record fails
+                } catch {
+                    failures.set(i, error, count: items.count) // SQLite undid this one statement alone
+                }
+            }
+        }, singleStatement: true, completion: { [recordCounters] error in
+            if let error { return replies([[UInt8]](repeating: Self.reply(for: error), count: items.count)) }
+            var out = [[UInt8]](repeating: AgentReply.ok, count: items.count)
+            var kept = [Int](repeating: 0, count: AgentRecordKind.allCases.count)
+            for (i, item) in items.enumerated() {
+                if let failure = failures.errors?[i] {
+                    out[i] = Self.reply(for: failure)
+                } else {
+                    kept[item.kind.index] += 1
+                }
+            }
+            registry.countRecords(items.indices.lazy.filter { failures.errors?[$0] == nil }.map { items[$0].callID })
+            for kind in AgentRecordKind.allCases where kept[kind.index] > 0 {
+                recordCounters[kind]?.increment(by: Int64(kept[kind.index]))
+            }
+            replies(out)
+        })
+    }
+
+    static func stored(_ record: AgentRecord) -> StoredRecord {
+        StoredRecord(kind: record.kind.rawValue, startIsOffset: record.start.isOffset, startValue: record.start.value,
+                     endIsOffset: record.end?.isOffset, endValue: record.end?.value, fragment: record.fragment)
     }
 
     /// Opens a ledger with no SIP call behind it; offsets count from now. Starting an open ledger again
@@ -75,8 +148,7 @@ final class AgentService: @unchecked Sendable {
         let registry = self.registry
         let counter = recordCounters[record.kind]
         let naming = entry.simulationResultID == nil ? record.call.simulationResultID : nil
-        let stored = StoredRecord(kind: record.kind.rawValue, startIsOffset: record.start.isOffset, startValue: record.start.value,
-                                  endIsOffset: record.end?.isOffset, endValue: record.end?.value, fragment: record.fragment)
+        let stored = Self.stored(record)
         writer.submit({ db in
             // Checked again on the writer thread: a flush committed ahead of this record closed the ledger.
             guard registry.entry(callID)?.flushed != true else { throw Self.flushed(callID) }
@@ -120,6 +192,21 @@ final class AgentService: @unchecked Sendable {
             return AgentReply.error(AgentProtocolError(code: .internalError, message: "the record was not kept: \(error)"))
         }
     }
+}
+
+/// Which records of a batch failed; allocated only when one does. Touched on the writer thread only.
+private final class BatchFailures: @unchecked Sendable {
+    private(set) var errors: [Error?]?
+
+    func set(_ index: Int, _ error: Error, count: Int) {
+        if errors == nil { errors = [Error?](repeating: nil, count: count) }
+        errors![index] = error
+    }
+}
+
+private extension AgentRecordKind {
+    /// Position in `allCases`, for counting by kind without a dictionary.
+    var index: Int { AgentRecordKind.allCases.firstIndex(of: self)! }
 }
 
 extension RecordTime {
