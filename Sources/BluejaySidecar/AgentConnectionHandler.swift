@@ -83,6 +83,7 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private func dispatch(_ line: ArraySlice<UInt8>, now: Int64) {
         // Blank lines (a bare CR or nothing) are not requests: skip them instead of answering bad_json.
         if line.isEmpty || (line.count == 1 && line.first == UInt8(ascii: "\r")) { return }
+        if batch.isEmpty { batch.begin(flushCount: service.flushCount) }
         switch service.step(line, arrivalEpochMs: now) {
         case .append(let record):
             batchSequences.append(replies.reserve())
@@ -104,8 +105,11 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         guard !batch.isEmpty else { return }
         let sequences = batchSequences
         let handoff = self.handoff!
-        service.submit(batch) { [self] results in
-            handoff.run { self.deliver(sequences, results) }
+        service.submit(batch) { [self] result in
+            handoff.run {
+                self.service.account(result)
+                self.deliver(sequences, result.replies)
+            }
         }
         batch.removeAll()
         batchSequences.removeAll(keepingCapacity: true)

@@ -10,8 +10,14 @@ struct AgentRecordBatch {
     }
 
     private(set) var items: [Item] = []
+    /// The registry's flush count read before the first record was found unflushed: while it has not moved,
+    /// the writer need not check the calls again.
+    private(set) var flushCount = 0
 
     var isEmpty: Bool { items.isEmpty }
+
+    /// Starts an empty batch; `flushCount` is read before any of its records is resolved.
+    mutating func begin(flushCount: Int) { self.flushCount = flushCount }
 
     mutating func append(_ item: Item) { items.append(item) }
 

@@ -73,46 +73,54 @@ final class AgentService: @unchecked Sendable {
                                  state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs)
     }
 
-    /// Writes a batch of records as one store operation; `replies` (one per record, in order) is called once,
-    /// from the writer thread, after the commit that holds them (or its failure).
-    func submit(_ batch: AgentRecordBatch, replies: @escaping ([[UInt8]]) -> Void) {
+    /// The registry's flush count, for `AgentRecordBatch.begin`.
+    var flushCount: Int { registry.flushCount }
+
+    /// Writes a batch of records as one store operation; `done` is called once, from the writer thread, after
+    /// the commit that holds them (or its failure), with one reply per record in order.
+    func submit(_ batch: AgentRecordBatch, done: @escaping (AgentBatchResult) -> Void) {
         let registry = self.registry
         let items = batch.items
+        let checkedAt = batch.flushCount
         let failures = BatchFailures()
         writer.submit({ db in
-            // Checked again on the writer thread: a flush committed ahead of these records closed the ledger.
-            let flushed = registry.flushedAmong(items.lazy.map(\.callID))
+            // Checked again on the writer thread: a flush committed ahead of these records closed the ledger
+            // (only if a call was flushed since the records were found open).
+            let flushed = registry.flushCount == checkedAt ? [] : registry.flushedAmong(items.lazy.map(\.callID))
             let appender = try Ledger.appender(in: db)
-            for (i, item) in items.enumerated() {
-                if !flushed.isEmpty && flushed.contains(item.callID) {
-                    failures.set(i, Self.flushed(item.callID), count: items.count)
+            for i in items.indices {
+                if !flushed.isEmpty && flushed.contains(items[i].callID) {
+                    failures.set(i, Self.flushed(items[i].callID), count: items.count)
                     continue
                 }
                 do {
-                    try appender.append(item.record, callID: item.callID)
+                    try appender.append(items[i].record, callID: items[i].callID)
                 } catch let error as SQLiteError where error.isUnavailable {
                     throw error // the transaction is lost: every record fails
                 } catch {
                     failures.set(i, error, count: items.count) // SQLite undid this one statement alone
                 }
             }
-        }, singleStatement: true, completion: { [recordCounters] error in
-            if let error { return replies([[UInt8]](repeating: Self.reply(for: error), count: items.count)) }
-            var out = [[UInt8]](repeating: AgentReply.ok, count: items.count)
-            var kept = [Int](repeating: 0, count: AgentRecordKind.allCases.count)
-            for (i, item) in items.enumerated() {
-                if let failure = failures.errors?[i] {
-                    out[i] = Self.reply(for: failure)
-                } else {
-                    kept[item.kind.index] += 1
-                }
+        }, singleStatement: true, completion: { error in
+            if let error {
+                return done(AgentBatchResult(replies: [[UInt8]](repeating: Self.reply(for: error), count: items.count), kept: []))
             }
-            registry.countRecords(items.indices.lazy.filter { failures.errors?[$0] == nil }.map { items[$0].callID })
-            for kind in AgentRecordKind.allCases where kept[kind.index] > 0 {
-                recordCounters[kind]?.increment(by: Int64(kept[kind.index]))
+            guard let errors = failures.errors else {
+                return done(AgentBatchResult(replies: [[UInt8]](repeating: AgentReply.ok, count: items.count), kept: items))
             }
-            replies(out)
+            done(AgentBatchResult(replies: errors.map { $0.map(Self.reply(for:)) ?? AgentReply.ok },
+                                  kept: items.indices.filter { errors[$0] == nil }.map { items[$0] }))
         })
+    }
+
+    /// Counts a committed batch's kept records (per call and in the metrics); on the connection's loop, before
+    /// its replies are written, so the store writer's thread spends its time on the store.
+    func account(_ result: AgentBatchResult) {
+        guard !result.kept.isEmpty else { return }
+        registry.countRecords(result.kept.lazy.map(\.callID))
+        var byKind: [AgentRecordKind: Int64] = [:]
+        for item in result.kept { byKind[item.kind, default: 0] += 1 }
+        for (kind, count) in byKind { recordCounters[kind]?.increment(by: count) }
     }
 
     static func stored(_ record: AgentRecord) -> StoredRecord {
@@ -194,6 +202,12 @@ final class AgentService: @unchecked Sendable {
     }
 }
 
+/// A committed (or failed) batch: one reply per record in order, and the records kept.
+struct AgentBatchResult {
+    let replies: [[UInt8]]
+    fileprivate let kept: [AgentRecordBatch.Item]
+}
+
 /// Which records of a batch failed; allocated only when one does. Touched on the writer thread only.
 private final class BatchFailures: @unchecked Sendable {
     private(set) var errors: [Error?]?
@@ -202,11 +216,6 @@ private final class BatchFailures: @unchecked Sendable {
         if errors == nil { errors = [Error?](repeating: nil, count: count) }
         errors![index] = error
     }
-}
-
-private extension AgentRecordKind {
-    /// Position in `allCases`, for counting by kind without a dictionary.
-    var index: Int { AgentRecordKind.allCases.firstIndex(of: self)! }
 }
 
 extension RecordTime {

@@ -52,10 +52,12 @@ public enum Ledger {
         /// Appends one record; returns its id (records keep arrival order by id).
         @discardableResult
         public func append(_ record: StoredRecord, callID: String) throws -> Int64 {
-            stmt.bind(1, callID).bind(2, record.kind).bind(3, Int64(record.startIsOffset ? 1 : 0)).bind(4, record.startValue)
-                .bind(5, record.endIsOffset.map { Int64($0 ? 1 : 0) }).bind(6, record.endValue).bind(7, blob: record.fragment)
-            try stmt.run()
-            return db.lastInsertRowID
+            try stmt.withBorrowed(text: 1, callID, blob: 7, record.fragment) { stmt in
+                stmt.bind(2, record.kind).bind(3, Int64(record.startIsOffset ? 1 : 0)).bind(4, record.startValue)
+                    .bind(5, record.endIsOffset.map { Int64($0 ? 1 : 0) }).bind(6, record.endValue)
+                try stmt.run()
+                return db.lastInsertRowID
+            }
         }
     }
 
