@@ -117,9 +117,10 @@ final class AgentService: @unchecked Sendable {
     /// its replies are written, so the store writer's thread spends its time on the store.
     func account(_ result: AgentBatchResult) {
         guard !result.kept.isEmpty else { return }
-        registry.countRecords(result.kept.lazy.map(\.callID))
+        let kept = result.kept
+        registry.countRecords(kept.indices.lazy.map { kept[$0].callID })
         var byKind: [AgentRecordKind: Int64] = [:]
-        for item in result.kept { byKind[item.kind, default: 0] += 1 }
+        for i in kept.indices { byKind[kept[i].kind, default: 0] += 1 }
         for (kind, count) in byKind { recordCounters[kind]?.increment(by: count) }
     }
 
