@@ -97,18 +97,11 @@ enum StoreSchema {
         }
     }
 
-    /// WAL pages between automatic checkpoints on the writing connection.
-    static let walCheckpointPages = 10_000
-
     /// Settings of the writing connection; they write nothing once the store exists (a reopen on a full disk works).
     static func configureWriter(_ db: SQLiteConnection) throws {
         try db.execute("PRAGMA journal_mode=WAL")
         try db.execute("PRAGMA synchronous=FULL")
         try db.execute("PRAGMA foreign_keys=OFF")
-        // Checkpoint every `walCheckpointPages` pages of WAL (40 MB) rather than SQLite's 1,000: records of
-        // hundreds of live calls dirty one index page per call per commit, and each checkpoint copies those pages
-        // into the database and syncs it; ten times fewer checkpoints cut the CPU per record by about a quarter.
-        try db.execute("PRAGMA wal_autocheckpoint=\(walCheckpointPages)")
     }
 
     /// Settings for connections that only read.

@@ -33,6 +33,8 @@ public final class StoreWriter: @unchecked Sendable {
     /// not outlive the outage that broke it.
     private var db: SQLiteConnection
     private let logger: Logger
+    /// Checkpoints the WAL off this thread, so no commit waits for one.
+    private let checkpointer: WALCheckpointer
 
     /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
     /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
@@ -52,7 +54,12 @@ public final class StoreWriter: @unchecked Sendable {
 
     public let path: String
 
-    public init(path: String, logger: Logger) throws {
+    public convenience init(path: String, logger: Logger) throws {
+        try self.init(path: path, logger: logger, walPages: WALCheckpointer.defaultPages)
+    }
+
+    /// `walPages`: WAL lengths that start a checkpoint (small in tests, to see the log restart).
+    init(path: String, logger: Logger, walPages: (wake: Int32, writer: Int32)) throws {
         self.path = path
         self.logger = logger
         do {
@@ -62,6 +69,8 @@ public final class StoreWriter: @unchecked Sendable {
             // Name the store: "attempt to write a readonly database" alone does not say which file or why.
             throw error.message.contains(path) ? error : SQLiteError(code: error.code, message: "\(error.message) (store \(path))")
         }
+        checkpointer = WALCheckpointer(path: path, logger: logger, pages: walPages)
+        checkpointer.attach(to: db)
         let thread = Thread { [weak self] in self?.run() }
         thread.name = "bluejay-store-writer"
         self.thread = thread
@@ -110,6 +119,7 @@ public final class StoreWriter: @unchecked Sendable {
         condition.signal()
         while !stopped { condition.wait() }
         condition.unlock()
+        checkpointer.stop()
     }
 
     private func run() {
@@ -214,6 +224,7 @@ extension StoreWriter {
         do {
             let fresh = try SQLiteConnection(path: path)
             try StoreSchema.configureWriter(fresh)
+            checkpointer.attach(to: fresh)
             db = fresh
             reopens += 1
             logger.notice("store connection reopened after failing commits", metadata: ["failing_ms": "\(now - since)"])

@@ -18,6 +18,36 @@ final class StoreWriterTests: XCTestCase {
                    sipHeadersJSON: Array(#"{"X-A":"1"}"#.utf8))
     }
 
+    /// Checkpoints run off the writer's thread, and the log restarts from its beginning even though the writer
+    /// never pauses: the WAL file stays far smaller than all that was written, and every record is there.
+    func testWALIsCheckpointedAndRestartsUnderContinuousWrites() throws {
+        let path = dir + "/store.sqlite"
+        let writer = try StoreWriter(path: path, logger: Logger(label: "t"), walPages: (wake: 100, writer: 300))
+        let calls = (0..<50).map { "c\($0)" }
+        try writer.perform { db in for id in calls { try Ledger.upsert(self.call(id), in: db) } }
+        let fragment = [UInt8](repeating: UInt8(ascii: "x"), count: 1_000)
+        let batches = 100, perBatch = 200
+        // One commit per batch (a batch queued behind another would share its commit).
+        for b in 0..<batches {
+            try writer.perform { db in
+                let appender = try Ledger.appender(in: db)
+                for i in 0..<perBatch {
+                    try appender.append(StoredRecord(kind: "tool_call", startIsOffset: true, startValue: Int64(b * perBatch + i),
+                                                     fragment: fragment), callID: calls[i % calls.count])
+                }
+            }
+        }
+        let written = batches * perBatch * fragment.count
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        let main = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        XCTAssertLessThan(wal, written / 2, "the log restarted instead of holding every commit")
+        XCTAssertGreaterThan(main, written / 2, "checkpoints copied the records into the database")
+        let reader = try StoreReader(path: path)
+        let count = try reader.db.statement("SELECT count(*) FROM records").firstRow { $0.int64(0) }
+        XCTAssertEqual(count, Int64(batches * perBatch))
+        writer.close()
+    }
+
     func testRecordsSurviveReopenInOrder() throws {
         let path = dir + "/store.sqlite"
         var writer: StoreWriter? = try StoreWriter(path: path, logger: Logger(label: "t"))
