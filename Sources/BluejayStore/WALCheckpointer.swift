@@ -14,8 +14,10 @@ import Logging
 /// restarts the log.
 /// Crash safety is SQLite's: a checkpoint only copies committed pages, and a crash in the middle is redone on open.
 final class WALCheckpointer: @unchecked Sendable {
-    /// WAL pages that wake the checkpoint thread (16 MB), and past which the writer finishes the checkpoint itself.
-    static let defaultPages = (wake: Int32(4_000), writer: Int32(12_000))
+    /// WAL pages not yet copied that wake the checkpoint thread (8 MB), and WAL pages past which the writer
+    /// finishes the checkpoint itself. One pass per `wake` pages: each pass syncs the log and the database, and
+    /// passes back to back would crowd the disk the commits sync to.
+    static let defaultPages = (wake: Int32(2_000), writer: Int32(12_000))
 
     private let wakePages: Int32
     private let writerPages: Int32
@@ -24,6 +26,8 @@ final class WALCheckpointer: @unchecked Sendable {
     private let logger: Logger
     private let condition = NSCondition()
     private var due = false
+    /// WAL pages the last pass copied (0 again once the log restarted).
+    private var copied: Int32 = 0
     private var stopping = false
     private var stopped = false
     /// Checkpoint thread only: the last failure logged (at most one line per 10 s).
@@ -49,16 +53,18 @@ final class WALCheckpointer: @unchecked Sendable {
                 // FULL waits (busy timeout) for a pass of the checkpoint thread to end, then copies the rest:
                 // the next commit can restart the log.
                 _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_FULL, nil, nil)
-            } else if pages >= checkpointer.wakePages {
-                checkpointer.request()
+            } else {
+                checkpointer.logLength(pages)
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    private func request() {
+    /// After each commit (writer thread): wakes the checkpoint thread once `wakePages` pages await copying.
+    private func logLength(_ pages: Int32) {
         condition.lock()
-        if !due {
+        if pages < copied { copied = 0 } // the log restarted from its beginning
+        if !due && pages - copied >= wakePages {
             due = true
             condition.signal()
         }
@@ -85,8 +91,9 @@ final class WALCheckpointer: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            due = false
             condition.unlock()
+            var logPages: Int32 = 0
+            var copiedPages: Int32 = 0
             do {
                 if db == nil {
                     let fresh = try SQLiteConnection(path: path)
@@ -94,7 +101,7 @@ final class WALCheckpointer: @unchecked Sendable {
                     try fresh.execute("PRAGMA synchronous=FULL")
                     db = fresh
                 }
-                let rc = sqlite3_wal_checkpoint_v2(db!.handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                let rc = sqlite3_wal_checkpoint_v2(db!.handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logPages, &copiedPages)
                 if rc != SQLITE_OK && rc & 0xff != SQLITE_BUSY { throw db!.lastError(rc) }
             } catch {
                 db = nil // a fresh connection next time: an I/O error may have left this one unusable
@@ -105,6 +112,10 @@ final class WALCheckpointer: @unchecked Sendable {
                                    metadata: ["error": "\(error)"])
                 }
             }
+            condition.lock()
+            copied = max(0, copiedPages)
+            due = false // a commit during the pass asks again if enough is left
+            condition.unlock()
         }
     }
 }
