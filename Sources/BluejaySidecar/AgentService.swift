@@ -101,7 +101,7 @@ final class AgentService: @unchecked Sendable {
                     failures.set(i, error, count: items.count) // SQLite undid this one statement alone
                 }
             }
-        }, singleStatement: true, completion: { error in
+        }, singleStatement: true, weight: items.count, completion: { error in
             if let error {
                 return done(AgentBatchResult(replies: [[UInt8]](repeating: Self.reply(for: error), count: items.count), kept: []))
             }

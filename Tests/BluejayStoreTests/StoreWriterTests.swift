@@ -18,6 +18,29 @@ final class StoreWriterTests: XCTestCase {
                    sipHeadersJSON: Array(#"{"X-A":"1"}"#.utf8))
     }
 
+    /// A batch of records counts by its rows toward `maxBatch`: heavy operations queued together commit apart.
+    func testHeavyOperationsCountByWeightTowardTheBatchLimit() throws {
+        let writer = try StoreWriter(path: dir + "/store.sqlite", logger: Logger(label: "t"))
+        defer { writer.close() }
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        group.enter()
+        let before = writer.commits
+        // Holds the writer inside its commit while the rest queue.
+        writer.submit({ _ in entered.signal(); release.wait() }, completion: { _ in group.leave() })
+        entered.wait()
+        for _ in 0..<3 {
+            group.enter()
+            writer.submit({ _ in }, weight: StoreWriter.maxBatch * 3 / 4, completion: { error in
+                XCTAssertNil(error)
+                group.leave()
+            })
+        }
+        release.signal()
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(writer.commits - before, 4, "the holding commit, then one commit per heavy operation")
+    }
+
     /// Checkpoints run off the writer's thread, and the log restarts from its beginning even though the writer
     /// never pauses: the WAL file stays far smaller than all that was written, and every record is there.
     func testWALIsCheckpointedAndRestartsUnderContinuousWrites() throws {
