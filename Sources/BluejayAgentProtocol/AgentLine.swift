@@ -26,10 +26,10 @@ public enum AgentLine {
         } catch {
             throw AgentProtocolError(code: .badJSON, message: error == .empty ? "empty line" : "\(error)")
         }
-        guard let members = json.members else {
+        guard json.kind == .object else {
             throw AgentProtocolError(code: .badJSON, message: "a request must be a JSON object, got \(AgentProtocolError.excerpt(json.bytes))")
         }
-        let f = RequestFields(members)
+        let f = RequestFields(json)
         let typeValue = try RequestFields.requiredString(f.type, "type")
         let type = typeValue.string ?? ""
         let kind = AgentRecordKind(rawValue: type)

@@ -1,4 +1,9 @@
 import BluejayJSON
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The known members of one request object, collected in a single walk (first occurrence wins;
 /// unknown keys ignored), with typed getters that turn wrong types into errors naming the field.
@@ -10,31 +15,50 @@ struct RequestFields {
     var speaker, utterance, fillerUtterance: RawJSON?
     var timestamp, startOffsetMs, endTimestamp, endOffsetMs: RawJSON?
 
-    init(_ members: [(key: String, value: RawJSON)]) {
-        for (key, value) in members {
-            switch key {
-            case "type": Self.first(&type, value)
-            case "call_id": Self.first(&callID, value)
-            case "simulation_result_id": Self.first(&simulationResultID, value)
-            case "name": Self.first(&name, value)
-            case "tool_name": Self.first(&toolName, value)
-            case "description": Self.first(&description, value)
-            case "parameters": Self.first(&parameters, value)
-            case "output": Self.first(&output, value)
-            case "result": Self.first(&result, value)
-            case "title": Self.first(&title, value)
-            case "tags": Self.first(&tags, value)
-            case "metadata": Self.first(&metadata, value)
-            case "speaker": Self.first(&speaker, value)
-            case "utterance": Self.first(&utterance, value)
-            case "filler_utterance": Self.first(&fillerUtterance, value)
-            case "timestamp": Self.first(&timestamp, value)
-            case "start_offset_ms": Self.first(&startOffsetMs, value)
-            case "end_timestamp": Self.first(&endTimestamp, value)
-            case "end_offset_ms": Self.first(&endOffsetMs, value)
-            default: break
+    /// `object` is a JSON object; keys are matched on their decoded bytes.
+    init(_ object: RawJSON) {
+        object.forEachMember { key, value in
+            switch key.count {
+            case 4:
+                if Self.is(key, "type") { Self.first(&type, value) }
+                else if Self.is(key, "name") { Self.first(&name, value) }
+                else if Self.is(key, "tags") { Self.first(&tags, value) }
+            case 5:
+                if Self.is(key, "title") { Self.first(&title, value) }
+            case 6:
+                if Self.is(key, "output") { Self.first(&output, value) }
+                else if Self.is(key, "result") { Self.first(&result, value) }
+            case 7:
+                if Self.is(key, "call_id") { Self.first(&callID, value) }
+                else if Self.is(key, "speaker") { Self.first(&speaker, value) }
+            case 8:
+                if Self.is(key, "metadata") { Self.first(&metadata, value) }
+            case 9:
+                if Self.is(key, "tool_name") { Self.first(&toolName, value) }
+                else if Self.is(key, "utterance") { Self.first(&utterance, value) }
+                else if Self.is(key, "timestamp") { Self.first(&timestamp, value) }
+            case 10:
+                if Self.is(key, "parameters") { Self.first(&parameters, value) }
+            case 11:
+                if Self.is(key, "description") { Self.first(&description, value) }
+            case 13:
+                if Self.is(key, "end_timestamp") { Self.first(&endTimestamp, value) }
+                else if Self.is(key, "end_offset_ms") { Self.first(&endOffsetMs, value) }
+            case 15:
+                if Self.is(key, "start_offset_ms") { Self.first(&startOffsetMs, value) }
+            case 16:
+                if Self.is(key, "filler_utterance") { Self.first(&fillerUtterance, value) }
+            case 20:
+                if Self.is(key, "simulation_result_id") { Self.first(&simulationResultID, value) }
+            default:
+                break
             }
         }
+    }
+
+    /// The key's bytes are exactly `name`'s (ASCII: no other spelling is the same string).
+    private static func `is`(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        key.count == name.utf8CodeUnitCount && memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
     }
 
     private static func first(_ slot: inout RawJSON?, _ value: RawJSON) {

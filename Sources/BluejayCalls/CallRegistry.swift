@@ -41,6 +41,8 @@ public final class CallRegistry: @unchecked Sendable {
     private var flushedHead = 0
     /// How many flushed calls are remembered.
     public let flushedRetention: Int
+    /// Calls flushed so far: unchanged between two reads means no call was flushed in between.
+    private var flushes = 0
 
     public init(flushedRetention: Int = 100_000) {
         self.flushedRetention = flushedRetention
@@ -48,6 +50,7 @@ public final class CallRegistry: @unchecked Sendable {
 
     public func upsert(_ entry: CallEntry) {
         lock.lock(); defer { lock.unlock() }
+        if entry.flushed && byCallID[entry.callID]?.flushed != true { flushes += 1 }
         byCallID[entry.callID] = entry
         if let sim = entry.simulationResultID { bySimulationResultID[sim] = entry.callID }
     }
@@ -61,13 +64,37 @@ public final class CallRegistry: @unchecked Sendable {
         change(&entry)
         byCallID[callID] = entry
         if let sim = entry.simulationResultID { bySimulationResultID[sim] = callID }
-        if entry.flushed && !wasFlushed { rememberFlushed(callID) }
+        if entry.flushed && !wasFlushed {
+            flushes += 1
+            rememberFlushed(callID)
+        }
         return entry
     }
 
     public func entry(_ callID: String) -> CallEntry? {
         lock.lock(); defer { lock.unlock() }
         return byCallID[callID]
+    }
+
+    /// Calls flushed so far (a call counts once, when it is marked flushed): a batch of records checked
+    /// unflushed after one reading needs no second check while the count has not moved.
+    public var flushCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return flushes
+    }
+
+    /// The flushed calls among `callIDs`, in one lock for a batch of records (empty when none is, as usual).
+    public func flushedAmong(_ callIDs: some Sequence<String>) -> Set<String> {
+        lock.lock(); defer { lock.unlock() }
+        var out: Set<String> = []
+        for id in callIDs where byCallID[id]?.flushed == true { out.insert(id) }
+        return out
+    }
+
+    /// Counts one acknowledged record per element (a call repeats per record), in one lock for a batch.
+    public func countRecords(_ callIDs: some Sequence<String>) {
+        lock.lock(); defer { lock.unlock() }
+        for id in callIDs { byCallID[id]?.recordCount += 1 }
     }
 
     /// Finds a call by its Call-ID, else by its simulation result id (the latest call with it).

@@ -83,6 +83,41 @@ public struct RawJSON: Equatable, Sendable {
         return out
     }
 
+    /// Object members in document order, duplicates kept, each key as its decoded UTF-8 (valid only during
+    /// `body`): matches known keys without making a String of every key. Nothing for a non-object.
+    public func forEachMember(_ body: (_ key: UnsafeBufferPointer<UInt8>, _ value: RawJSON) -> Void) {
+        guard kind == .object else { return }
+        let base = bytes.startIndex
+        bytes.withUnsafeBufferPointer { p in
+            var c = JSONCursor(p, at: 1)
+            c.skipWhitespace()
+            if p[c.i] == UInt8(ascii: "}") { return }
+            while true {
+                let ks = c.i
+                c.skipString()
+                let ke = c.i
+                c.skipWhitespace()
+                c.i += 1 // ':'
+                c.skipWhitespace()
+                let vs = c.i
+                let kind = c.kind()
+                c.skipValue()
+                let value = RawJSON(kind: kind, bytes: bytes[(base + vs)..<(base + c.i)])
+                let raw = UnsafeBufferPointer(rebasing: p[(ks + 1)..<(ke - 1)])
+                if raw.contains(UInt8(ascii: "\\")) {
+                    var key = JSONStringDecoder.decode(p, ks, ke)
+                    key.withUTF8 { body($0, value) }
+                } else {
+                    body(raw, value)
+                }
+                c.skipWhitespace()
+                guard p[c.i] == UInt8(ascii: ",") else { return }
+                c.i += 1
+                c.skipWhitespace()
+            }
+        }
+    }
+
     /// First member named `key`; nil if absent or not an object.
     public subscript(key: String) -> RawJSON? {
         guard kind == .object else { return nil }

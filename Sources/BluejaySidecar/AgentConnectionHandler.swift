@@ -1,8 +1,13 @@
 import BluejayAgentProtocol
+import Foundation
 import NIOCore
 
 /// One agent connection: splits the stream into lines (1 MiB each at most), hands each to the service,
 /// and writes the replies in line order even when later lines are answered first.
+///
+/// The records among the lines of one read go to the store as one operation, and their replies come back in
+/// one hop and leave in one write: under pipelining a read holds dozens of lines, and per-line submissions,
+/// wake-ups and writes cost more than the records themselves.
 final class AgentConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -11,16 +16,17 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private var pending: [UInt8] = []
     /// Bytes of an over-long line are dropped until its newline, then the line gets `line_too_long`.
     private var discarding = false
-    /// Replies by line sequence; `nextToWrite` is the oldest line not yet answered on the wire.
-    private var replies: [Int: [UInt8]] = [:]
-    private var nextSequence = 0
-    private var nextToWrite = 0
+    /// Replies in line order, held until every line before theirs is answered.
+    private var replies = AgentReplyQueue()
     private var context: ChannelHandlerContext?
     /// The agent sent EOF: close once every line read so far has been answered.
     private var inputClosed = false
     private var closing = false
     /// Replies come back from the store writer's thread; one hop to the loop per commit, not per line.
     private var handoff: LoopHandoff?
+    /// Records of the current read not yet submitted, and their lines' sequences.
+    private var batch = AgentRecordBatch()
+    private var batchSequences: [Int] = []
 
     init(service: AgentService) { self.service = service }
 
@@ -32,60 +38,85 @@ final class AgentConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        while buffer.readableBytes > 0 {
-            let view = buffer.readableBytesView
-            if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
-                let count = newline - view.startIndex
-                if discarding {
-                    buffer.moveReaderIndex(forwardBy: count + 1)
-                    discarding = false
-                    answer(AgentReply.error(AgentProtocolError(code: .lineTooLong, message: "line longer than \(AgentLine.maxLineBytes) bytes; it was not read")))
-                    continue
-                }
-                if pending.count + count > AgentLine.maxLineBytes + 1 {
-                    pending.removeAll(keepingCapacity: false)
-                    buffer.moveReaderIndex(forwardBy: count + 1)
-                    answer(AgentReply.error(AgentProtocolError(code: .lineTooLong, message: "line longer than \(AgentLine.maxLineBytes) bytes; it was not read")))
-                    continue
-                }
-                let line: [UInt8]
-                if pending.isEmpty {
-                    line = buffer.readBytes(length: count) ?? []
-                } else {
-                    pending.append(contentsOf: buffer.readBytes(length: count) ?? [])
-                    line = pending
-                    pending.removeAll(keepingCapacity: true)
-                }
-                buffer.moveReaderIndex(forwardBy: 1)
-                dispatch(line)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Every complete line of this read in one copy; lines are slices of it.
+        let view = buffer.readableBytesView
+        if let last = view.lastIndex(of: UInt8(ascii: "\n")) {
+            let chunk = buffer.readBytes(length: last - view.startIndex + 1) ?? []
+            var start = 0
+            while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                line(chunk[start..<newline], now: now)
+                start = newline + 1
+            }
+        }
+        // A line cut by the read's end waits for the rest.
+        let count = buffer.readableBytes
+        if count > 0 {
+            if discarding || pending.count + count > AgentLine.maxLineBytes + 1 {
+                discarding = true
+                pending.removeAll(keepingCapacity: false)
             } else {
-                let count = buffer.readableBytes
-                if discarding || pending.count + count > AgentLine.maxLineBytes + 1 {
-                    discarding = true
-                    pending.removeAll(keepingCapacity: false)
-                } else {
-                    pending.append(contentsOf: buffer.readBytes(length: count) ?? [])
-                }
-                buffer.moveReaderIndex(to: buffer.writerIndex)
+                buffer.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
+            }
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+        }
+        submitBatch()
+    }
+
+    /// One line without its "\n" (joined with what an earlier read left of it).
+    private func line(_ bytes: ArraySlice<UInt8>, now: Int64) {
+        if discarding {
+            discarding = false
+            return answer(AgentReply.error(AgentProtocolError(code: .lineTooLong, message: "line longer than \(AgentLine.maxLineBytes) bytes; it was not read")))
+        }
+        if pending.count + bytes.count > AgentLine.maxLineBytes + 1 {
+            pending.removeAll(keepingCapacity: false)
+            return answer(AgentReply.error(AgentProtocolError(code: .lineTooLong, message: "line longer than \(AgentLine.maxLineBytes) bytes; it was not read")))
+        }
+        if pending.isEmpty { return dispatch(bytes, now: now) }
+        pending.append(contentsOf: bytes)
+        let whole = pending
+        pending.removeAll(keepingCapacity: true)
+        dispatch(whole[...], now: now)
+    }
+
+    private func dispatch(_ line: ArraySlice<UInt8>, now: Int64) {
+        // Blank lines (a bare CR or nothing) are not requests: skip them instead of answering bad_json.
+        if line.isEmpty || (line.count == 1 && line.first == UInt8(ascii: "\r")) { return }
+        if batch.isEmpty { batch.begin(flushCount: service.flushCount) }
+        switch service.step(line, arrivalEpochMs: now) {
+        case .append(let record):
+            batchSequences.append(replies.reserve())
+            batch.append(record)
+        case .answer(let reply):
+            answer(reply)
+        case .request(let request):
+            // Store writes and flushes keep line order: what was read before goes to the store first.
+            submitBatch()
+            let sequence = replies.reserve()
+            let handoff = self.handoff!
+            service.handle(request, arrivalEpochMs: now) { [self] reply in
+                handoff.run { self.deliver(sequence, reply, flush: false) }
             }
         }
     }
 
-    private func dispatch(_ line: [UInt8]) {
-        // Blank lines (a bare CR or nothing) are not requests: skip them instead of answering bad_json.
-        if line.isEmpty || line == [UInt8(ascii: "\r")] { return }
-        let sequence = nextSequence
-        nextSequence += 1
+    private func submitBatch() {
+        guard !batch.isEmpty else { return }
+        let sequences = batchSequences
         let handoff = self.handoff!
-        service.handle(line[...]) { [self] reply in
-            handoff.run { self.deliver(sequence, reply, flush: false) }
+        service.submit(batch) { [self] result in
+            handoff.run {
+                self.service.account(result)
+                self.deliver(sequences, result.replies)
+            }
         }
+        batch.removeAll()
+        batchSequences.removeAll(keepingCapacity: true)
     }
 
     private func answer(_ reply: [UInt8]) {
-        let sequence = nextSequence
-        nextSequence += 1
-        deliver(sequence, reply)
+        deliver(replies.reserve(), reply)
     }
 
     /// Replies written since the last flush (a burst from one commit goes out in one flush).
@@ -98,15 +129,23 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     }
 
     private func deliver(_ sequence: Int, _ reply: [UInt8], flush: Bool = true) {
-        replies[sequence] = reply
+        replies.fill(sequence, reply)
+        writeReady(flush: flush)
+    }
+
+    private func deliver(_ sequences: [Int], _ results: [[UInt8]]) {
+        for (sequence, reply) in zip(sequences, results) { replies.fill(sequence, reply) }
+        writeReady(flush: false)
+    }
+
+    /// Writes every reply whose turn has come, as one buffer.
+    private func writeReady(flush: Bool) {
         guard let context else { return } // the agent went away; its records are kept regardless
-        var wrote = false
-        while let next = replies.removeValue(forKey: nextToWrite) {
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: next)), promise: nil)
-            nextToWrite += 1
-            wrote = true
-        }
-        if wrote {
+        let bytes = replies.readyBytes()
+        if bytes > 0 {
+            var out = context.channel.allocator.buffer(capacity: bytes)
+            replies.takeReady { out.writeBytes($0) }
+            context.write(wrapOutboundOut(out), promise: nil)
             if flush { context.flush() } else { unflushed = true }
         }
         closeIfDone()
@@ -125,7 +164,7 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     /// After EOF, once every line has its reply: close when the replies written so far have left (writes
     /// complete in order, so an empty write completing means all before it did).
     private func closeIfDone() {
-        guard inputClosed, !closing, nextToWrite == nextSequence, let context else { return }
+        guard inputClosed, !closing, replies.allWritten, let context else { return }
         closing = true
         unflushed = false
         let channel = context.channel

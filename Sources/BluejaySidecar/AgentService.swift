@@ -24,27 +24,109 @@ final class AgentService: @unchecked Sendable {
         })
     }
 
-    /// `reply` is called exactly once, from any thread.
-    func handle(_ line: ArraySlice<UInt8>, reply: @escaping ([UInt8]) -> Void) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+    /// What one line asks for: a record the connection batches with the others of its read, an answer
+    /// needing no store (an error, a lookup), or a request the store or the flusher serves on its own.
+    enum Step {
+        case append(AgentRecordBatch.Item)
+        case answer([UInt8])
+        case request(AgentRequest)
+    }
+
+    func step(_ line: ArraySlice<UInt8>, arrivalEpochMs now: Int64) -> Step {
         switch AgentLine.decode(line, arrivalEpochMs: now) {
         case .failure(let error):
-            reply(AgentReply.error(error))
+            return .answer(AgentReply.error(error))
         case .success(.lookup(let ref)):
-            guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
-            reply(AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
-                                    state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs))
-        case .success(.start(let ref)):
+            return .answer(lookupReply(ref))
+        case .success(.record(let record)):
+            guard let entry = resolve(record.call) else { return .answer(AgentReply.error(unknownCall(record.call))) }
+            guard !entry.flushed else { return .answer(AgentReply.error(Self.flushed(entry.callID))) }
+            // The first record naming the call's Bluejay id also writes it to the call: not a plain append.
+            if entry.simulationResultID == nil && record.call.simulationResultID != nil { return .request(.record(record)) }
+            return .append(AgentRecordBatch.Item(callID: entry.callID, kind: record.kind, record: Self.stored(record)))
+        case .success(let request):
+            return .request(request)
+        }
+    }
+
+    /// Serves a request `step` left to the store or the flusher; `reply` is called exactly once, from any thread.
+    func handle(_ request: AgentRequest, arrivalEpochMs now: Int64, reply: @escaping ([UInt8]) -> Void) {
+        switch request {
+        case .lookup(let ref):
+            reply(lookupReply(ref))
+        case .start(let ref):
             start(ref, now: now, reply: reply)
-        case .success(.end(let ref)):
+        case .end(let ref):
             guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             flusher.agentEnded(entry.callID) { error in reply(error.map(Self.reply(for:)) ?? AgentReply.ok) }
-        case .success(.record(let record)):
+        case .record(let record):
             guard let entry = resolve(record.call) else { return reply(AgentReply.error(unknownCall(record.call))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             append(record, to: entry, reply: reply)
         }
+    }
+
+    private func lookupReply(_ ref: CallReference) -> [UInt8] {
+        guard let entry = resolve(ref) else { return AgentReply.error(unknownCall(ref)) }
+        return AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
+                                 state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs)
+    }
+
+    /// The registry's flush count, for `AgentRecordBatch.begin`.
+    var flushCount: Int { registry.flushCount }
+
+    /// Writes a batch of records as one store operation; `done` is called once, from the writer thread, after
+    /// the commit that holds them (or its failure), with one reply per record in order.
+    func submit(_ batch: AgentRecordBatch, done: @escaping (AgentBatchResult) -> Void) {
+        let registry = self.registry
+        let items = batch.items
+        let checkedAt = batch.flushCount
+        let failures = BatchFailures()
+        writer.submit({ db in
+            // Checked again on the writer thread: a flush committed ahead of these records closed the ledger
+            // (only if a call was flushed since the records were found open).
+            let flushed = registry.flushCount == checkedAt ? [] : registry.flushedAmong(items.lazy.map(\.callID))
+            let appender = try Ledger.appender(in: db)
+            for i in items.indices {
+                if !flushed.isEmpty && flushed.contains(items[i].callID) {
+                    failures.set(i, Self.flushed(items[i].callID), count: items.count)
+                    continue
+                }
+                do {
+                    try appender.append(items[i].record, callID: items[i].callID)
+                } catch let error as SQLiteError where error.isUnavailable {
+                    throw error // the transaction is lost: every record fails
+                } catch {
+                    failures.set(i, error, count: items.count) // SQLite undid this one statement alone
+                }
+            }
+        }, singleStatement: true, weight: items.count, completion: { error in
+            if let error {
+                return done(AgentBatchResult(replies: [[UInt8]](repeating: Self.reply(for: error), count: items.count), kept: []))
+            }
+            guard let errors = failures.errors else {
+                return done(AgentBatchResult(replies: [[UInt8]](repeating: AgentReply.ok, count: items.count), kept: items))
+            }
+            done(AgentBatchResult(replies: errors.map { $0.map(Self.reply(for:)) ?? AgentReply.ok },
+                                  kept: items.indices.filter { errors[$0] == nil }.map { items[$0] }))
+        })
+    }
+
+    /// Counts a committed batch's kept records (per call and in the metrics); on the connection's loop, before
+    /// its replies are written, so the store writer's thread spends its time on the store.
+    func account(_ result: AgentBatchResult) {
+        guard !result.kept.isEmpty else { return }
+        let kept = result.kept
+        registry.countRecords(kept.indices.lazy.map { kept[$0].callID })
+        var byKind: [AgentRecordKind: Int64] = [:]
+        for i in kept.indices { byKind[kept[i].kind, default: 0] += 1 }
+        for (kind, count) in byKind { recordCounters[kind]?.increment(by: count) }
+    }
+
+    static func stored(_ record: AgentRecord) -> StoredRecord {
+        StoredRecord(kind: record.kind.rawValue, startIsOffset: record.start.isOffset, startValue: record.start.value,
+                     endIsOffset: record.end?.isOffset, endValue: record.end?.value, fragment: record.fragment)
     }
 
     /// Opens a ledger with no SIP call behind it; offsets count from now. Starting an open ledger again
@@ -75,8 +157,7 @@ final class AgentService: @unchecked Sendable {
         let registry = self.registry
         let counter = recordCounters[record.kind]
         let naming = entry.simulationResultID == nil ? record.call.simulationResultID : nil
-        let stored = StoredRecord(kind: record.kind.rawValue, startIsOffset: record.start.isOffset, startValue: record.start.value,
-                                  endIsOffset: record.end?.isOffset, endValue: record.end?.value, fragment: record.fragment)
+        let stored = Self.stored(record)
         writer.submit({ db in
             // Checked again on the writer thread: a flush committed ahead of this record closed the ledger.
             guard registry.entry(callID)?.flushed != true else { throw Self.flushed(callID) }
@@ -119,6 +200,22 @@ final class AgentService: @unchecked Sendable {
         default:
             return AgentReply.error(AgentProtocolError(code: .internalError, message: "the record was not kept: \(error)"))
         }
+    }
+}
+
+/// A committed (or failed) batch: one reply per record in order, and the records kept.
+struct AgentBatchResult {
+    let replies: [[UInt8]]
+    fileprivate let kept: [AgentRecordBatch.Item]
+}
+
+/// Which records of a batch failed; allocated only when one does. Touched on the writer thread only.
+private final class BatchFailures: @unchecked Sendable {
+    private(set) var errors: [Error?]?
+
+    func set(_ index: Int, _ error: Error, count: Int) {
+        if errors == nil { errors = [Error?](repeating: nil, count: count) }
+        errors![index] = error
     }
 }
 

@@ -33,14 +33,32 @@ public enum Ledger {
     /// Appends one record; returns its id (records keep arrival order by id).
     @discardableResult
     public static func append(_ record: StoredRecord, callID: String, in db: SQLiteConnection) throws -> Int64 {
-        let stmt = try db.statement("""
+        try appender(in: db).append(record, callID: callID)
+    }
+
+    /// The append statement, looked up once for a batch of records.
+    public static func appender(in db: SQLiteConnection) throws -> Appender {
+        Appender(db: db, stmt: try db.statement("""
             INSERT INTO records(call_id, kind, start_is_offset, start_value, end_is_offset, end_value, fragment)
             VALUES(?,?,?,?,?,?,?)
-            """)
-        stmt.bind(1, callID).bind(2, record.kind).bind(3, Int64(record.startIsOffset ? 1 : 0)).bind(4, record.startValue)
-            .bind(5, record.endIsOffset.map { Int64($0 ? 1 : 0) }).bind(6, record.endValue).bind(7, blob: record.fragment)
-        try stmt.run()
-        return db.lastInsertRowID
+            """))
+    }
+
+    /// Appends records with one prepared statement; every parameter is bound for each record.
+    public struct Appender {
+        let db: SQLiteConnection
+        let stmt: SQLiteStatement
+
+        /// Appends one record; returns its id (records keep arrival order by id).
+        @discardableResult
+        public func append(_ record: StoredRecord, callID: String) throws -> Int64 {
+            try stmt.withBorrowed(text: 1, callID, blob: 7, record.fragment) { stmt in
+                stmt.bind(2, record.kind).bind(3, Int64(record.startIsOffset ? 1 : 0)).bind(4, record.startValue)
+                    .bind(5, record.endIsOffset.map { Int64($0 ? 1 : 0) }).bind(6, record.endValue)
+                try stmt.run()
+                return db.lastInsertRowID
+            }
+        }
     }
 
     public static func call(_ callID: String, in db: SQLiteConnection) throws -> StoredCall? {

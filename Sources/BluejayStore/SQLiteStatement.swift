@@ -59,6 +59,22 @@ public final class SQLiteStatement {
         return self
     }
 
+    /// Binds `text` and `blob` without SQLite copying them (they are only valid inside this call), runs
+    /// `body` (which binds the rest and steps), then unbinds them: for hot inserts whose values are large.
+    public func withBorrowed<T>(text index: Int32, _ text: String, blob blobIndex: Int32, _ blob: [UInt8],
+                                _ body: (SQLiteStatement) throws -> T) rethrows -> T {
+        var text = text
+        defer { sqlite3_clear_bindings(stmt) }
+        return try text.withUTF8 { chars in
+            try blob.withUnsafeBytes { bytes in
+                sqlite3_bind_text(stmt, index, chars.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+                    ?? UnsafePointer(bitPattern: 1)!, Int32(chars.count), nil)
+                sqlite3_bind_blob(stmt, blobIndex, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(bytes.count), nil)
+                return try body(self)
+            }
+        }
+    }
+
     /// Steps a statement that returns no rows.
     public func run() throws {
         let rc = sqlite3_step(stmt)

@@ -13,10 +13,14 @@ public final class StoreWriter: @unchecked Sendable {
         /// One SQL statement: SQLite makes it atomic on its own, so it needs no savepoint of its own.
         var singleStatement: Bool
         var deferrable: Bool
+        /// Rows it writes (an agent's batch of records counts each), for `maxBatch`.
+        var weight: Int
     }
 
-    /// Ops per transaction at most: bounds commit latency under a flood.
+    /// Ops (by weight) per transaction at most: bounds commit latency under a flood.
     public static let maxBatch = 4_096
+    /// Weight of the queued operations.
+    private var queuedWeight = 0
     /// How long deferrable operations wait for an urgent one to share its commit.
     public static let maxDeferMs = 50
 
@@ -33,6 +37,8 @@ public final class StoreWriter: @unchecked Sendable {
     /// not outlive the outage that broke it.
     private var db: SQLiteConnection
     private let logger: Logger
+    /// Checkpoints the WAL off this thread, so no commit waits for one.
+    private let checkpointer: WALCheckpointer
 
     /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
     /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
@@ -52,7 +58,12 @@ public final class StoreWriter: @unchecked Sendable {
 
     public let path: String
 
-    public init(path: String, logger: Logger) throws {
+    public convenience init(path: String, logger: Logger) throws {
+        try self.init(path: path, logger: logger, walPages: WALCheckpointer.defaultPages)
+    }
+
+    /// `walPages`: WAL lengths that start a checkpoint (small in tests, to see the log restart).
+    init(path: String, logger: Logger, walPages: (wake: Int32, writer: Int32)) throws {
         self.path = path
         self.logger = logger
         do {
@@ -62,6 +73,8 @@ public final class StoreWriter: @unchecked Sendable {
             // Name the store: "attempt to write a readonly database" alone does not say which file or why.
             throw error.message.contains(path) ? error : SQLiteError(code: error.code, message: "\(error.message) (store \(path))")
         }
+        checkpointer = WALCheckpointer(path: path, logger: logger, pages: walPages)
+        checkpointer.attach(to: db)
         let thread = Thread { [weak self] in
             // Named from inside: Linux takes at most 15 characters, and `top -H` or a profile shows the name.
             Thread.current.name = "bj-store"
@@ -79,8 +92,10 @@ public final class StoreWriter: @unchecked Sendable {
     /// `deferrable`: nothing waits on this operation's durability (bookkeeping such as a delivery's outcome or a
     /// SIP-derived event), so it does not start a commit of its own: it joins the next one, or is committed
     /// `maxDeferMs` after it was queued. Its completion still runs only once it is durable.
+    ///
+    /// `weight`: how many rows the operation writes, so a batch of records counts as many operations toward `maxBatch`.
     public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, deferrable: Bool = false,
-                       completion: Completion? = nil) {
+                       weight: Int = 1, completion: Completion? = nil) {
         condition.lock()
         if stopping {
             condition.unlock()
@@ -88,7 +103,9 @@ public final class StoreWriter: @unchecked Sendable {
             return
         }
         if queue.isEmpty { queuedSince = Date() }
-        queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement, deferrable: deferrable))
+        queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement, deferrable: deferrable,
+                             weight: max(1, weight)))
+        queuedWeight += max(1, weight)
         if !deferrable { urgent += 1 }
         if !deferrable || queue.count == 1 { condition.signal() }
         condition.unlock()
@@ -113,6 +130,7 @@ public final class StoreWriter: @unchecked Sendable {
         condition.signal()
         while !stopped { condition.wait() }
         condition.unlock()
+        checkpointer.stop()
     }
 
     private func run() {
@@ -134,13 +152,21 @@ public final class StoreWriter: @unchecked Sendable {
                 return
             }
             let batch: [Pending]
-            if queue.count <= Self.maxBatch {
+            if queuedWeight <= Self.maxBatch {
                 batch = queue
                 queue.removeAll(keepingCapacity: true)
                 urgent = 0
+                queuedWeight = 0
             } else {
-                batch = Array(queue.prefix(Self.maxBatch))
-                queue.removeFirst(Self.maxBatch)
+                // The oldest operations up to `maxBatch` by weight (at least one, however heavy).
+                var count = 0, weight = 0
+                while count < queue.count && (count == 0 || weight + queue[count].weight <= Self.maxBatch) {
+                    weight += queue[count].weight
+                    count += 1
+                }
+                batch = Array(queue.prefix(count))
+                queue.removeFirst(count)
+                queuedWeight -= weight
                 urgent -= batch.reduce(0) { $1.deferrable ? $0 : $0 + 1 }
                 queuedSince = Date()
             }
@@ -217,6 +243,7 @@ extension StoreWriter {
         do {
             let fresh = try SQLiteConnection(path: path)
             try StoreSchema.configureWriter(fresh)
+            checkpointer.attach(to: fresh)
             db = fresh
             reopens += 1
             logger.notice("store connection reopened after failing commits", metadata: ["failing_ms": "\(now - since)"])

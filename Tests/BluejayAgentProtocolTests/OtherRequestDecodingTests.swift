@@ -10,6 +10,15 @@ final class OtherRequestDecodingTests: XCTestCase {
         XCTAssertEqual(text(r.fragment), #""title":"transfer","description":"d","tags":["a","b"],"metadata":{"k":1.50}"#)
     }
 
+    func testEscapedKeysAreTheSameKeysAndTheFirstOccurrenceWins() throws {
+        let r = try record(#"{"typ\u0065":"event","call\u005fid":"c","title":"first","title":"second","\u0073tart_offset_ms":7}"#)
+        XCTAssertEqual(r.kind, .event)
+        XCTAssertEqual(r.call.callID, "c")
+        XCTAssertEqual(r.start, .offsetMs(7))
+        XCTAssertEqual(text(r.fragment), #""title":"first""#)
+        XCTAssertEqual(failure(#"{"Type":"event","call_id":"c","title":"t"}"#)?.code, .missingField, "keys are case-sensitive")
+    }
+
     func testEventWithTimestamps() throws {
         let r = try record(#"{"type":"event","call_id":"c","title":"t","timestamp":"2024-01-15T14:20:00Z","end_timestamp":"2024-01-15T14:20:01.5Z"}"#)
         XCTAssertEqual(r.start, .epochMs(1_705_328_400_000))

@@ -15,6 +15,19 @@ final class RawJSONAccessorTests: XCTestCase {
         XCTAssertNil(v["missing"])
     }
 
+    func testForEachMemberGivesDecodedKeysInOrderWithDuplicates() throws {
+        var seen: [(String, String)] = []
+        try parse(#"{ "a" : 1 ,"b\u0063":[2],"a":"x","":{} }"#).forEachMember { key, value in
+            seen.append((String(decoding: key, as: UTF8.self), String(decoding: value.bytes, as: UTF8.self)))
+        }
+        XCTAssertEqual(seen.map(\.0), ["a", "bc", "a", ""])
+        XCTAssertEqual(seen.map(\.1), ["1", "[2]", #""x""#, "{}"])
+        var called = false
+        try parse("[1]").forEachMember { _, _ in called = true }
+        try parse("{}").forEachMember { _, _ in called = true }
+        XCTAssertFalse(called)
+    }
+
     func testParseOfSliceKeepsSliceIndices() throws {
         let buffer = Array(#"xx {"a":[true]} yy"#.utf8)
         let v = try RawJSON.parse(buffer[3..<15])

@@ -18,6 +18,59 @@ final class StoreWriterTests: XCTestCase {
                    sipHeadersJSON: Array(#"{"X-A":"1"}"#.utf8))
     }
 
+    /// A batch of records counts by its rows toward `maxBatch`: heavy operations queued together commit apart.
+    func testHeavyOperationsCountByWeightTowardTheBatchLimit() throws {
+        let writer = try StoreWriter(path: dir + "/store.sqlite", logger: Logger(label: "t"))
+        defer { writer.close() }
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        group.enter()
+        let before = writer.commits
+        // Holds the writer inside its commit while the rest queue.
+        writer.submit({ _ in entered.signal(); release.wait() }, completion: { _ in group.leave() })
+        entered.wait()
+        for _ in 0..<3 {
+            group.enter()
+            writer.submit({ _ in }, weight: StoreWriter.maxBatch * 3 / 4, completion: { error in
+                XCTAssertNil(error)
+                group.leave()
+            })
+        }
+        release.signal()
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(writer.commits - before, 4, "the holding commit, then one commit per heavy operation")
+    }
+
+    /// Checkpoints run off the writer's thread, and the log restarts from its beginning even though the writer
+    /// never pauses: the WAL file stays far smaller than all that was written, and every record is there.
+    func testWALIsCheckpointedAndRestartsUnderContinuousWrites() throws {
+        let path = dir + "/store.sqlite"
+        let writer = try StoreWriter(path: path, logger: Logger(label: "t"), walPages: (wake: 100, writer: 300))
+        let calls = (0..<50).map { "c\($0)" }
+        try writer.perform { db in for id in calls { try Ledger.upsert(self.call(id), in: db) } }
+        let fragment = [UInt8](repeating: UInt8(ascii: "x"), count: 1_000)
+        let batches = 100, perBatch = 200
+        // One commit per batch (a batch queued behind another would share its commit).
+        for b in 0..<batches {
+            try writer.perform { db in
+                let appender = try Ledger.appender(in: db)
+                for i in 0..<perBatch {
+                    try appender.append(StoredRecord(kind: "tool_call", startIsOffset: true, startValue: Int64(b * perBatch + i),
+                                                     fragment: fragment), callID: calls[i % calls.count])
+                }
+            }
+        }
+        let written = batches * perBatch * fragment.count
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        let main = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        XCTAssertLessThan(wal, written / 2, "the log restarted instead of holding every commit")
+        XCTAssertGreaterThan(main, written / 2, "checkpoints copied the records into the database")
+        let reader = try StoreReader(path: path)
+        let count = try reader.db.statement("SELECT count(*) FROM records").firstRow { $0.int64(0) }
+        XCTAssertEqual(count, Int64(batches * perBatch))
+        writer.close()
+    }
+
     func testRecordsSurviveReopenInOrder() throws {
         let path = dir + "/store.sqlite"
         var writer: StoreWriter? = try StoreWriter(path: path, logger: Logger(label: "t"))

@@ -1,7 +1,8 @@
 /* ledger-load: an agent load generator for the sidecar's Unix socket (bench/run, part "ledger" and "scale").
  *
  * Each of C connections (one thread each) keeps up to D request lines in flight and reads the replies, which
- * the sidecar sends one per line, in order. Every reply must be {"ok":true}; anything else counts as an error.
+ * the sidecar sends one per line, in order; the lines replacing the replies read at once go out in one write.
+ * Every reply must be {"ok":true}; anything else counts as an error.
  *
  *   ledger-load SOCKET ledgers CONNECTIONS DEPTH SECONDS TAG
  *       opens 16 ledgers per connection with `start` (simulation ids TAG-<conn>-<n>), then writes tool_call
@@ -133,11 +134,15 @@ static void *run(void *arg) {
         }
         if (blen) write_all(fd, batch, blen);
         if (read_n == written) break;
-        int ok = read_reply(fd, w);
-        uint64_t lat = now_us() - sent[read_n % depth];
-        read_n++;
-        if (ok) w->acked++; else w->errors++;
-        if (w->nlat < MAX_SAMPLES) w->lat[w->nlat++] = (uint32_t)lat;
+        /* One reply (reading the socket if none is buffered), then every further reply already read: the
+         * refill for all of them goes out in one write, as a buffered agent's would. */
+        do {
+            int ok = read_reply(fd, w);
+            uint64_t lat = now_us() - sent[read_n % depth];
+            read_n++;
+            if (ok) w->acked++; else w->errors++;
+            if (w->nlat < MAX_SAMPLES) w->lat[w->nlat++] = (uint32_t)lat;
+        } while (read_n < written && memchr(w->rbuf + w->rpos, '\n', w->rlen - w->rpos));
     }
     close(fd);
     free(sent);
