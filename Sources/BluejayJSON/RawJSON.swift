@@ -79,7 +79,7 @@ public struct RawJSON: Equatable, Sendable {
     public var members: [(key: String, value: RawJSON)]? {
         guard kind == .object else { return nil }
         var out: [(key: String, value: RawJSON)] = []
-        forEachChild(close: UInt8(ascii: "}")) { key, value in out.append((key!, value)); return true }
+        forEachChild(close: UInt8(ascii: "}")) { key, value in out.append((String(decoding: key!, as: UTF8.self), value)); return true }
         return out
     }
 
@@ -87,35 +87,7 @@ public struct RawJSON: Equatable, Sendable {
     /// `body`): matches known keys without making a String of every key. Nothing for a non-object.
     public func forEachMember(_ body: (_ key: UnsafeBufferPointer<UInt8>, _ value: RawJSON) -> Void) {
         guard kind == .object else { return }
-        let base = bytes.startIndex
-        bytes.withUnsafeBufferPointer { p in
-            var c = JSONCursor(p, at: 1)
-            c.skipWhitespace()
-            if p[c.i] == UInt8(ascii: "}") { return }
-            while true {
-                let ks = c.i
-                c.skipString()
-                let ke = c.i
-                c.skipWhitespace()
-                c.i += 1 // ':'
-                c.skipWhitespace()
-                let vs = c.i
-                let kind = c.kind()
-                c.skipValue()
-                let value = RawJSON(kind: kind, bytes: bytes[(base + vs)..<(base + c.i)])
-                let raw = UnsafeBufferPointer(rebasing: p[(ks + 1)..<(ke - 1)])
-                if raw.contains(UInt8(ascii: "\\")) {
-                    var key = JSONStringDecoder.decode(p, ks, ke)
-                    key.withUTF8 { body($0, value) }
-                } else {
-                    body(raw, value)
-                }
-                c.skipWhitespace()
-                guard p[c.i] == UInt8(ascii: ",") else { return }
-                c.i += 1
-                c.skipWhitespace()
-            }
-        }
+        forEachChild(close: UInt8(ascii: "}")) { key, value in body(key!, value); return true }
     }
 
     /// First member named `key`; nil if absent or not an object.
@@ -123,7 +95,7 @@ public struct RawJSON: Equatable, Sendable {
         guard kind == .object else { return nil }
         var found: RawJSON?
         forEachChild(close: UInt8(ascii: "}")) { k, value in
-            guard k == key else { return true }
+            guard String(decoding: k!, as: UTF8.self) == key else { return true }
             found = value
             return false
         }
@@ -138,19 +110,20 @@ public struct RawJSON: Equatable, Sendable {
         return out
     }
 
-    /// One walk over the direct children; `key` is nil for array elements; `body` returns false to stop.
-    private func forEachChild(close: UInt8, _ body: (String?, RawJSON) -> Bool) {
+    /// One walk over the direct children; `key` (decoded UTF-8, valid only during `body`) is nil for array
+    /// elements; `body` returns false to stop.
+    private func forEachChild(close: UInt8, _ body: (UnsafeBufferPointer<UInt8>?, RawJSON) -> Bool) {
         let base = bytes.startIndex
         bytes.withUnsafeBufferPointer { p in
             var c = JSONCursor(p, at: 1)
             c.skipWhitespace()
             if p[c.i] == close { return }
             while true {
-                var key: String?
+                var keyStart = 0, keyEnd = 0
                 if close == UInt8(ascii: "}") {
-                    let ks = c.i
+                    keyStart = c.i
                     c.skipString()
-                    key = JSONStringDecoder.decode(p, ks, c.i)
+                    keyEnd = c.i
                     c.skipWhitespace()
                     c.i += 1 // ':'
                     c.skipWhitespace()
@@ -158,7 +131,20 @@ public struct RawJSON: Equatable, Sendable {
                 let vs = c.i
                 let kind = c.kind()
                 c.skipValue()
-                guard body(key, RawJSON(kind: kind, bytes: bytes[(base + vs)..<(base + c.i)])) else { return }
+                let value = RawJSON(kind: kind, bytes: bytes[(base + vs)..<(base + c.i)])
+                let goOn: Bool
+                if close != UInt8(ascii: "}") {
+                    goOn = body(nil, value)
+                } else {
+                    let raw = UnsafeBufferPointer(rebasing: p[(keyStart + 1)..<(keyEnd - 1)])
+                    if raw.contains(UInt8(ascii: "\\")) {
+                        var key = JSONStringDecoder.decode(p, keyStart, keyEnd)
+                        goOn = key.withUTF8 { body($0, value) }
+                    } else {
+                        goOn = body(raw, value)
+                    }
+                }
+                guard goOn else { return }
                 c.skipWhitespace()
                 guard p[c.i] == UInt8(ascii: ",") else { return }
                 c.i += 1
