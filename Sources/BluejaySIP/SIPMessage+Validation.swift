@@ -71,10 +71,18 @@ extension SIPMessage {
         // RFC 3261 §20.15: a media-type parameter needs a value. libosip2 parses `text/plain;charset`, but then
         // its `osip_content_type_to_str` refuses it (as it refuses a missing type or subtype), so the message
         // goes out with an empty Content-Type that swallows the next header line (found by fuzzing).
+        func valuelessParam(_ type: UnsafeMutablePointer<osip_content_type_t>) -> Bool {
+            OSIP.elements(UnsafePointer(type.field(\.gen_params)), as: osip_generic_param_t.self).contains(where: { $0.pointee.gvalue == nil })
+        }
         if let type = m.content_type {
-            guard type.pointee.type != nil, type.pointee.subtype != nil,
-                  !OSIP.elements(UnsafePointer(type.field(\.gen_params)), as: osip_generic_param_t.self).contains(where: { $0.pointee.gvalue == nil })
-            else { return .invalid("bad Content-Type") }
+            guard type.pointee.type != nil, type.pointee.subtype != nil, !valuelessParam(type) else { return .invalid("bad Content-Type") }
+        }
+        // Accept holds media ranges libosip2 writes with the same function (an empty Accept, no type at all, is legal).
+        for range in OSIP.elements(UnsafePointer(osip.field(\.accepts)), as: osip_accept_t.self) {
+            let bare = range.pointee.type == nil && range.pointee.subtype == nil
+            if (bare ? false : range.pointee.type == nil || range.pointee.subtype == nil) || valuelessParam(range) {
+                return .invalid("bad Accept")
+            }
         }
 
         // RFC 3261 §20.17: SIP-date is always GMT (RFC 4475 §3.1.2.12).

@@ -55,6 +55,7 @@ final class InvalidFixtureTests: XCTestCase {
         "message-content-type-param-without-value.sip": .badRequest(.invalid("bad Content-Type")),  // found by the fuzzer
         "register-from-empty-port.sip": .badRequest(.invalid("bad From URI port")),  // found by the fuzzer
         "invite-from-param-empty-value.sip": .badRequest(.invalid("From parameter with an empty value")),  // found by the fuzzer
+        "options-accept-param-without-value.sip": .badRequest(.invalid("bad Accept")),  // found by the fuzzer
         "invite-sip3-version.sip": .badRequest(.invalid("unsupported SIP version SIP/3.0")),
         "invite-bad-max-forwards.sip": .badRequest(.invalid("bad Max-Forwards")),
         "response-missing-call-id.sip": .drop(.missingHeader("Call-ID")),
