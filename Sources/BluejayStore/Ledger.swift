@@ -8,7 +8,8 @@ public enum Ledger {
 
     public static func upsert(_ call: StoredCall, in db: SQLiteConnection) throws {
         let stmt = try db.statement("""
-            INSERT INTO calls(\(callColumns)) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO calls(\(callColumns), record_floor)
+            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,(SELECT coalesce(max(id), 0) FROM records))
             ON CONFLICT(call_id) DO UPDATE SET
               simulation_result_id=coalesce(excluded.simulation_result_id, calls.simulation_result_id), remote_tag=excluded.remote_tag,
               answered_at=excluded.answered_at, ended_at=excluded.ended_at, ended_by=excluded.ended_by,
@@ -28,6 +29,7 @@ public enum Ledger {
     public static func setFlushState(_ state: StoredCall.FlushState, callID: String, atMs: Int64, in db: SQLiteConnection) throws {
         try db.statement("UPDATE calls SET flush_state=?, flushed_at=? WHERE call_id=?")
             .bind(1, state.rawValue).bind(2, atMs).bind(3, callID).run()
+        if state != .open { db.recordLocator?.forget(callID) }
     }
 
     /// Appends one record; returns its id (records keep arrival order by id).
@@ -56,7 +58,9 @@ public enum Ledger {
                 stmt.bind(2, record.kind).bind(3, Int64(record.startIsOffset ? 1 : 0)).bind(4, record.startValue)
                     .bind(5, record.endIsOffset.map { Int64($0 ? 1 : 0) }).bind(6, record.endValue)
                 try stmt.run()
-                return db.lastInsertRowID
+                let rowid = db.lastInsertRowID
+                db.recordLocator?.appended(rowid, to: callID)
+                return rowid
             }
         }
     }
@@ -65,21 +69,32 @@ public enum Ledger {
         try db.statement("SELECT \(callColumns) FROM calls WHERE call_id=?").bind(1, callID).firstRow(mapCall)
     }
 
+    /// The call's records in arrival order. On the writer's connection, read by rowid (`RecordLocator`);
+    /// elsewhere (admin API, tests), scanned from the call's `record_floor`, since the table has no call index.
     public static func records(callID: String, in db: SQLiteConnection) throws -> [StoredRecord] {
         var out: [StoredRecord] = []
-        try db.statement("""
-            SELECT id, kind, start_is_offset, start_value, end_is_offset, end_value, fragment
-            FROM records WHERE call_id=? ORDER BY id
-            """).bind(1, callID).forEachRow { row in
+        let map = { (row: SQLiteRow) in
             out.append(StoredRecord(id: row.int64(0), kind: row.string(1) ?? "", startIsOffset: row.int64(2) != 0,
                                     startValue: row.int64(3), endIsOffset: row.optionalInt64(4).map { $0 != 0 },
                                     endValue: row.optionalInt64(5), fragment: row.blob(6)))
         }
+        let columns = "id, kind, start_is_offset, start_value, end_is_offset, end_value, fragment"
+        if let locator = db.recordLocator {
+            let rowids = locator.rowids(of: callID)
+            out.reserveCapacity(rowids.count)
+            let stmt = try db.statement("SELECT \(columns) FROM records WHERE id=?")
+            for rowid in rowids { try stmt.bind(1, rowid).forEachRow(map) }
+        } else {
+            try db.statement("SELECT \(columns) FROM records WHERE \(ofCall) ORDER BY id").bind(1, callID).forEachRow(map)
+        }
         return out
     }
 
+    /// The call's rows, for reads off the writer: rowids above the call's floor (all of its records are), then by call.
+    static let ofCall = "id>coalesce((SELECT record_floor FROM calls WHERE call_id=?1), 0) AND call_id=?1"
+
     public static func recordCount(callID: String, in db: SQLiteConnection) throws -> Int {
-        Int(try db.statement("SELECT count(*) FROM records WHERE call_id=?").bind(1, callID).firstRow { $0.int64(0) } ?? 0)
+        Int(try db.statement("SELECT count(*) FROM records WHERE \(ofCall)").bind(1, callID).firstRow { $0.int64(0) } ?? 0)
     }
 
     /// Calls whose data has not gone out yet: what a restart must pick up again.
@@ -90,12 +105,23 @@ public enum Ledger {
         return out
     }
 
-    /// Drops records of calls flushed before `cutoffMs`: their body lives on in the outbox.
+    /// Drops calls flushed before `cutoffMs` (their body lives on in the outbox) and their records. Records go
+    /// by rowid, up to the oldest floor of the calls that stay (each of their records is above it): a record of
+    /// a pruned call that is younger than a call still open or retained goes in a later prune, with that call.
+    /// The newest record always stays, so rowids keep rising above every later call's floor.
     public static func prune(flushedBeforeMs cutoffMs: Int64, in db: SQLiteConnection) throws {
-        try db.statement("""
-            DELETE FROM records WHERE call_id IN (SELECT call_id FROM calls WHERE flush_state!='open' AND flushed_at<?)
-            """).bind(1, cutoffMs).run()
         try db.statement("DELETE FROM calls WHERE flush_state!='open' AND flushed_at<?").bind(1, cutoffMs).run()
+        try db.statement("""
+            DELETE FROM records WHERE id<=coalesce((SELECT min(record_floor) FROM calls), (SELECT max(id) FROM records))
+              AND id<(SELECT max(id) FROM records)
+            """).run()
+        if let locator = db.recordLocator {
+            var open: Set<String> = []
+            try db.statement("SELECT call_id FROM calls WHERE flush_state='open'").forEachRow { row in
+                if let callID = row.string(0) { open.insert(callID) }
+            }
+            locator.keepOnly(open)
+        }
     }
 
     static func mapCall(_ row: SQLiteRow) throws -> StoredCall {
@@ -113,7 +139,7 @@ extension Ledger {
     /// Record counts of a call by kind, for the admin API.
     public static func recordCounts(callID: String, in db: SQLiteConnection) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        try db.statement("SELECT kind, count(*) FROM records WHERE call_id=? GROUP BY kind").bind(1, callID)
+        try db.statement("SELECT kind, count(*) FROM records WHERE \(ofCall) GROUP BY kind").bind(1, callID)
             .forEachRow { out[$0.string(0) ?? ""] = Int($0.int64(1)) }
         return out
     }

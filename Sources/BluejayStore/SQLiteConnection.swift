@@ -18,6 +18,8 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 public final class SQLiteConnection {
     let handle: OpaquePointer
     private var cache: [String: SQLiteStatement] = [:]
+    /// The store writer's connection only: where open calls' records are (reads elsewhere scan from the call's floor).
+    var recordLocator: RecordLocator?
 
     public init(path: String, readOnly: Bool = false) throws {
         var db: OpaquePointer?

@@ -1,6 +1,9 @@
+import CSQLite
+
 /// The store's tables. Versioned with `PRAGMA user_version` so later releases can migrate forward.
 enum StoreSchema {
-    static let version: Int64 = 1
+    /// 2: `records` lost its index on the call (`RecordLocator` says why) and `calls` gained `record_floor`.
+    static let version: Int64 = 2
 
     static let statements: [String] = [
         """
@@ -19,7 +22,8 @@ enum StoreSchema {
             state TEXT NOT NULL,
             sip_headers BLOB NOT NULL,
             flush_state TEXT NOT NULL DEFAULT 'open',
-            flushed_at INTEGER
+            flushed_at INTEGER,
+            record_floor INTEGER NOT NULL DEFAULT 0
         )
         """,
         "CREATE INDEX IF NOT EXISTS calls_flush ON calls(flush_state)",
@@ -36,7 +40,6 @@ enum StoreSchema {
             fragment BLOB NOT NULL
         )
         """,
-        "CREATE INDEX IF NOT EXISTS records_call ON records(call_id, id)",
         """
         CREATE TABLE IF NOT EXISTS outbox(
             id INTEGER PRIMARY KEY,
@@ -88,10 +91,24 @@ enum StoreSchema {
         """,
     ]
 
+    /// Schema 1's `calls.record_floor` column was absent: 0 is right for its calls (every rowid is above it).
+    static let fromVersion1: [String] = [
+        "ALTER TABLE calls ADD COLUMN record_floor INTEGER NOT NULL DEFAULT 0",
+        "DROP INDEX IF EXISTS records_call",
+    ]
+
     /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.
+    /// Creates the tables or migrates an older store forward; a store of a newer release is refused, not rewritten.
     static func apply(to db: SQLiteConnection) throws {
         try configureWriter(db)
+        let found = try db.statement("PRAGMA user_version").firstRow { $0.int64(0) } ?? 0
+        guard found <= version else {
+            throw SQLiteError(code: SQLITE_ERROR, message: "the store has schema version \(found), newer than this "
+                              + "release's \(version): run the release that wrote it, or start with a new store")
+        }
+        // Run even when the schema is current: the write proves at start-up that the store can be written.
         try db.transaction {
+            if found == 1 { for sql in fromVersion1 { try db.execute(sql) } }
             for sql in statements { try db.execute(sql) }
             try db.execute("PRAGMA user_version=\(version)")
         }

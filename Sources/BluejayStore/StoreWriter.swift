@@ -39,6 +39,8 @@ public final class StoreWriter: @unchecked Sendable {
     private let logger: Logger
     /// Checkpoints the WAL off this thread, so no commit waits for one.
     private let checkpointer: WALCheckpointer
+    /// Where open calls' records are; follows `db` across a reopen. Writer thread only.
+    private let locator = RecordLocator()
 
     /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
     /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
@@ -69,6 +71,8 @@ public final class StoreWriter: @unchecked Sendable {
         do {
             db = try SQLiteConnection(path: path)
             try StoreSchema.apply(to: db)
+            try locator.load(from: db)
+            db.recordLocator = locator
         } catch let error as SQLiteError {
             // Name the store: "attempt to write a readonly database" alone does not say which file or why.
             throw error.message.contains(path) ? error : SQLiteError(code: error.code, message: "\(error.message) (store \(path))")
@@ -184,6 +188,8 @@ public final class StoreWriter: @unchecked Sendable {
             let release = try db.statement("RELEASE op")
             try db.statement("BEGIN IMMEDIATE").run()
             for (i, item) in batch.enumerated() {
+                // What the locator learnt from a failed operation goes with the operation's writes.
+                let mark = locator.mark
                 // A savepoint per operation: one failing operation leaves no half-write and does not sink the others.
                 if item.singleStatement {
                     do {
@@ -192,6 +198,7 @@ public final class StoreWriter: @unchecked Sendable {
                         throw error
                     } catch {
                         results[i] = error
+                        locator.rollback(to: mark)
                     }
                     continue
                 }
@@ -205,9 +212,11 @@ public final class StoreWriter: @unchecked Sendable {
                     results[i] = error
                     try db.statement("ROLLBACK TO op").run()
                     try release.run()
+                    locator.rollback(to: mark)
                 }
             }
             try db.statement("COMMIT").run()
+            locator.commit()
             commits += 1
             operations += batch.count
             if let since = failingSinceMs {
@@ -221,6 +230,7 @@ public final class StoreWriter: @unchecked Sendable {
             }
         } catch {
             try? db.execute("ROLLBACK")
+            locator.rollback(to: 0)
             logFailure(error, operations: batch.count)
             if (error as? SQLiteError)?.isUnavailable == true { reopenIfStuck() }
             var failure: Error = error
@@ -244,6 +254,7 @@ extension StoreWriter {
             let fresh = try SQLiteConnection(path: path)
             try StoreSchema.configureWriter(fresh)
             checkpointer.attach(to: fresh)
+            fresh.recordLocator = locator
             db = fresh
             reopens += 1
             logger.notice("store connection reopened after failing commits", metadata: ["failing_ms": "\(now - since)"])

@@ -5,7 +5,7 @@
  * Creates TARGET_DB with SOURCE_DB's schema (the sidecar's own store), the store's pragmas (WAL,
  * synchronous=FULL; SQLite's automatic checkpoint every 10,000 pages stands in for the sidecar's checkpoint
  * thread), and inserts 1,000 of SOURCE_DB's records, drawn at random so they spread over its calls as the
- * sidecar's writes do (each live call's index page dirtied per commit), again and again, BATCH rows per
+ * sidecar's writes do (which costs more wherever an index on the call would be), again and again, BATCH rows per
  * transaction, for SECONDS, with one prepared statement: no protocol, no threads, nothing but SQLite and the disk.
  * Prints {"rows":N,"seconds":S,"rate":R,"commits":C,"cpu_us_per_row":U}.
  */
