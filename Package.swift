@@ -76,9 +76,12 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // mimalloc replaces glibc's malloc for the whole process (README "Performance": the SIP loop spent a
+        // fifth of its time in glibc's allocator under libosip2's small allocations); the library targets and
+        // their tests, sanitizers included, keep the system allocator.
         .executableTarget(name: "bluejay-sidecar", dependencies: [
             "BluejaySidecar", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: [.linkedLibrary("mimalloc", .when(platforms: [.linux]))]),
         /// bench/run's parser-overhead loop (BluejaySIP under callgrind, beside bench/tools/osip-parse.c).
         .executableTarget(name: "bluejay-parse-bench", dependencies: ["BluejaySIP"]),
 

@@ -23,6 +23,7 @@ enum SidecarService {
                 "socket": "\(options.socketPath)",
                 "http": "\(http ?? "off")",
                 "data_dir": "\(options.dataDirectory)",
+                "allocator": "\(ProcessAllocator.library)",
             ])
         }
         if let http = options.http, let writer = sidecar.store, let reader = sidecar.reader {

@@ -125,6 +125,10 @@ def test_json_logs_are_one_object_per_line_without_secrets(sidecar_factory, stan
     started = [o for o in objects if o["message"] == "call started"]
     assert started and started[0]["call_id"] == call.call_id and started[0]["simulation_result_id"] == "json-log"
     assert standin.api_key not in sc.stderr_text()
+    # The binary links mimalloc in place of glibc's malloc (README "Performance"); the ready line says which
+    # library the process's malloc resolved to, read from the process's own mappings.
+    ready = [o for o in objects if o["message"] == "bluejay-sidecar ready"]
+    assert ready and ready[0]["allocator"].startswith("libmimalloc.so"), ready
     call.close()
 
 
