@@ -12,6 +12,7 @@ import random
 import re
 import secrets
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -434,6 +435,27 @@ def test_read_only_data_dir_is_a_clear_start_failure(sidecar_factory, standin, t
     assert call.invite() == 200 and call.bye() == 200
     standin.wait_for(1, timeout=10, status=200)
     call.close()
+
+
+def test_store_of_a_newer_release_is_refused_and_left_untouched(sidecar_factory, standin):
+    """A data directory written by a newer release (a higher schema version) is not rewritten by an older binary:
+    it exits 70 naming the store and the versions, and the file is as it was."""
+    sc = sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, start=False)
+    sc.data_dir.mkdir(parents=True, exist_ok=True)
+    store = sc.data_dir / "sidecar.sqlite"
+    db = sqlite3.connect(store)
+    db.execute("CREATE TABLE future(x)")
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    with pytest.raises(AssertionError, match="exited with 70"):
+        sc.start(timeout=15)
+    text = sc.stderr_text()
+    assert "schema version 99" in text and str(store) in text, text[-2000:]
+    db = sqlite3.connect(store)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 99
+    assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["future"]
+    db.close()
 
 
 # --- lossy network ----------------------------------------------------------------------------------------
