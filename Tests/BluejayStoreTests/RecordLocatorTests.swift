@@ -5,28 +5,24 @@ import Logging
 
 /// The records table has no index on the call: the writer finds a call's records by rowid, and every path that
 /// changes that (a failed operation, a failed commit, a restart, a migration, pruning) must leave it exact.
-final class RecordLocatorTests: XCTestCase {
-    private var dir: String!
+final class RecordLocatorTests: StoreTestCase {
     private var path: String { dir + "/store.sqlite" }
-
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "bluejay-locator-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    private func call(_ id: String) -> StoredCall {
-        StoredCall(callID: id, simulationResultID: "sim-\(id)", fromHeader: "<sip:a@x>;tag=1", toHeader: "<sip:b@y>",
-                   localTag: "lt", remoteTag: "1", invitedAtMs: 1_000, answeredAtMs: 1_100, state: .active,
-                   sipHeadersJSON: Array("{}".utf8))
-    }
 
     private func record(_ n: Int) -> StoredRecord {
         StoredRecord(kind: "tool_call", startIsOffset: true, startValue: Int64(n), fragment: Array(#""name":"t\#(n)""#.utf8))
     }
 
     private struct Refused: Error {}
+
+    /// A store with call "a" holding record 1, committed.
+    private func writerWithCallA() throws -> StoreWriter {
+        let writer = try StoreWriter(path: path, logger: Logger(label: "t"))
+        try writer.perform { db in
+            try Ledger.upsert(self.call("a"), in: db)
+            try Ledger.append(self.record(1), callID: "a", in: db)
+        }
+        return writer
+    }
 
     /// What the writer reads (by rowid) and what a reader scans (from the call's floor), as start values.
     private func seen(_ callID: String, _ writer: StoreWriter) throws -> (writer: [Int64], reader: [Int64]) {
@@ -82,12 +78,8 @@ final class RecordLocatorTests: XCTestCase {
 
     /// A flush that fails after closing the ledger leaves the call open with all its records.
     func testAFlushThatRollsBackKeepsTheCallsRecords() throws {
-        let writer = try StoreWriter(path: path, logger: Logger(label: "t"))
+        let writer = try writerWithCallA()
         defer { writer.close() }
-        try writer.perform { db in
-            try Ledger.upsert(self.call("a"), in: db)
-            try Ledger.append(self.record(1), callID: "a", in: db)
-        }
         XCTAssertThrowsError(try writer.perform { db in
             try Ledger.setFlushState(.flushed, callID: "a", atMs: 5, in: db)
             throw Refused()
@@ -99,12 +91,8 @@ final class RecordLocatorTests: XCTestCase {
 
     /// A commit that fails as a whole (the disk refused it) undoes what every operation in it taught the locator.
     func testACommitThatFailsTeachesTheLocatorNothing() throws {
-        let writer = try StoreWriter(path: path, logger: Logger(label: "t"))
+        let writer = try writerWithCallA()
         defer { writer.close() }
-        try writer.perform { db in
-            try Ledger.upsert(self.call("a"), in: db)
-            try Ledger.append(self.record(1), callID: "a", in: db)
-        }
         // An error SQLite counts as "unavailable" sinks the whole transaction, as a full disk does.
         XCTAssertThrowsError(try writer.perform { db in
             try Ledger.append(self.record(2), callID: "a", in: db)

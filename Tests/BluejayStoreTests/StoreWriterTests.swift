@@ -2,21 +2,7 @@ import XCTest
 @testable import BluejayStore
 import Logging
 
-final class StoreWriterTests: XCTestCase {
-    private var dir: String!
-
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "bluejay-store-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    private func call(_ id: String) -> StoredCall {
-        StoredCall(callID: id, simulationResultID: "sim-\(id)", fromHeader: "<sip:a@x>;tag=1", toHeader: "<sip:b@y>",
-                   localTag: "lt", remoteTag: "1", invitedAtMs: 1_000, answeredAtMs: 1_100, state: .active,
-                   sipHeadersJSON: Array(#"{"X-A":"1"}"#.utf8))
-    }
+final class StoreWriterTests: StoreTestCase {
 
     /// A batch of records counts by its rows toward `maxBatch`: heavy operations queued together commit apart.
     func testHeavyOperationsCountByWeightTowardTheBatchLimit() throws {
@@ -157,20 +143,13 @@ final class StoreWriterTests: XCTestCase {
     }
 }
 
-final class RetentionTests: XCTestCase {
+final class RetentionTests: StoreTestCase {
     func testPruneDropsOldFlushedCallsAndDeliveredBodiesButKeepsOpenCallsAndDeadLetters() throws {
-        let dir = NSTemporaryDirectory() + "bluejay-retention-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let writer = try StoreWriter(path: dir + "/s.sqlite", logger: Logger(label: "t"))
         defer { writer.close() }
-        func call(_ id: String) -> StoredCall {
-            StoredCall(callID: id, simulationResultID: "s-\(id)", fromHeader: "f", toHeader: "t", localTag: "l", remoteTag: "r",
-                       invitedAtMs: 1, answeredAtMs: 1, state: .ended, sipHeadersJSON: Array("{}".utf8))
-        }
         try writer.perform { db in
             for id in ["old", "recent", "open"] {
-                try Ledger.upsert(call(id), in: db)
+                try Ledger.upsert(self.call(id), in: db)
                 try Ledger.append(StoredRecord(kind: "tool_call", startIsOffset: true, startValue: 0, fragment: Array(#""name":"x""#.utf8)),
                                   callID: id, in: db)
             }
