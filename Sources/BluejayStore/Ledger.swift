@@ -111,8 +111,10 @@ public enum Ledger {
     /// The newest record always stays, so rowids keep rising above every later call's floor.
     public static func prune(flushedBeforeMs cutoffMs: Int64, in db: SQLiteConnection) throws {
         try db.statement("DELETE FROM calls WHERE flush_state!='open' AND flushed_at<?").bind(1, cutoffMs).run()
+        // The oldest call has the lowest floor (floors only rise, calls keep their rowid), so no scan of `calls`.
         try db.statement("""
-            DELETE FROM records WHERE id<=coalesce((SELECT min(record_floor) FROM calls), (SELECT max(id) FROM records))
+            DELETE FROM records
+            WHERE id<=coalesce((SELECT record_floor FROM calls ORDER BY rowid LIMIT 1), (SELECT max(id) FROM records))
               AND id<(SELECT max(id) FROM records)
             """).run()
         if let locator = db.recordLocator {
