@@ -29,11 +29,16 @@ extension SIPMessage {
         return recover(bytes, layout: layout, headers: headers)
     }
 
-    /// Maps a validation result to an outcome: only a request with a routable top Via gets a 400.
+    /// Maps a validation result to an outcome: only a request with a routable top Via gets a 400, and only if
+    /// libosip2 can write its From and To back (a 400 without them would not parse at the other end either).
     func outcome(_ error: SIPParseError?) -> SIPParseOutcome {
         guard let error else { return .message(self) }
-        if isRequest, topVia != nil { return .badRequest(self, error) }
+        if isRequest, topVia != nil, !addressTooShortToWriteBack { return .badRequest(self, error) }
         return .drop(error)
+    }
+
+    private var addressTooShortToWriteBack: Bool {
+        [osip.pointee.from?.pointee.url, osip.pointee.to?.pointee.url].contains { $0.map(Self.tooShortToWriteBack) ?? false }
     }
 
     /// libosip2 gives up at the first bad line, which for many RFC 4475 messages is before Via, From or

@@ -91,7 +91,7 @@ extension SIPMessage {
         }
 
         if let error = validateAddrSpecs() { return error }
-        if let error = validateAddressPorts() { return error }
+        if let error = validateAddressURIs() { return error }
         if let error = validateAddressParams() { return error }
         return nil
     }
@@ -115,19 +115,29 @@ extension SIPMessage {
         return nil
     }
 
-    /// RFC 3261 §25.1: a port is 1*DIGIT. libosip2 takes `From: sip:u@h: ;tag=1` with an empty port, then
-    /// writes `<sip:u@h:>`, which it refuses itself, so a 200 or a forwarded copy would not parse (found by fuzzing).
-    private func validateAddressPorts() -> SIPParseError? {
-        func badPort(_ uri: UnsafeMutablePointer<osip_uri_t>?) -> Bool {
-            guard let port = uri?.pointee.port else { return false }
-            return ASCII.parseDigits(port, limit: 65_535) == nil
+    /// RFC 3261 §25.1: a port is 1*DIGIT. libosip2 takes `From: sip:u@h: ;tag=1` with an empty port, then writes
+    /// `<sip:u@h:>`, which it refuses itself, so a 200 or a forwarded copy would not parse. Likewise its address
+    /// parser refuses an address shorter than 6 bytes (`<sip:a>`) yet takes `<sip:a?x>`, whose header without "="
+    /// its URI parser drops, so the address is written back as `<sip:a>` (both found by fuzzing).
+    private func validateAddressURIs() -> SIPParseError? {
+        func fault(_ uri: UnsafeMutablePointer<osip_uri_t>?) -> String? {
+            guard let uri else { return nil }
+            if let port = uri.pointee.port, ASCII.parseDigits(port, limit: 65_535) == nil { return "port" }
+            return Self.tooShortToWriteBack(uri) ? "too short to write back" : nil
         }
-        if badPort(osip.pointee.from?.pointee.url) { return .invalid("bad From URI port") }
-        if badPort(osip.pointee.to?.pointee.url) { return .invalid("bad To URI port") }
-        if OSIP.elements(UnsafePointer(osip.field(\.contacts)), as: osip_contact_t.self).contains(where: { badPort($0.pointee.url) }) {
-            return .invalid("bad Contact URI port")
+        if let what = fault(osip.pointee.from?.pointee.url) { return .invalid("bad From URI \(what)") }
+        if let what = fault(osip.pointee.to?.pointee.url) { return .invalid("bad To URI \(what)") }
+        for contact in OSIP.elements(UnsafePointer(osip.field(\.contacts)), as: osip_contact_t.self) {
+            if let what = fault(contact.pointee.url) { return .invalid("bad Contact URI \(what)") }
         }
         return nil
+    }
+
+    /// A URI libosip2 would write as an address it refuses to read (`sip:a`, under 6 bytes).
+    static func tooShortToWriteBack(_ uri: UnsafeMutablePointer<osip_uri_t>) -> Bool {
+        guard uri.pointee.username == nil, uri.pointee.port == nil, uri.pointee.url_params.nb_elt == 0,
+              uri.pointee.url_headers.nb_elt == 0, let scheme = uri.pointee.scheme, let host = uri.pointee.host else { return false }
+        return strlen(scheme) + 1 + strlen(host) < 6
     }
 
     private func validateRequestLine(layout: SIPRawLayout, bytes: UnsafeRawBufferPointer) -> SIPParseError? {

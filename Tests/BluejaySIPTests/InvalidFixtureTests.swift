@@ -56,6 +56,7 @@ final class InvalidFixtureTests: XCTestCase {
         "register-from-empty-port.sip": .badRequest(.invalid("bad From URI port")),  // found by the fuzzer
         "invite-from-param-empty-value.sip": .badRequest(.invalid("From parameter with an empty value")),  // found by the fuzzer
         "options-accept-param-without-value.sip": .badRequest(.invalid("bad Accept")),  // found by the fuzzer
+        "options-from-short-uri-with-dropped-header.sip": .drop(.invalid("bad From URI too short to write back")),  // found by the fuzzer; no 400 can carry its From
         "invite-sip3-version.sip": .badRequest(.invalid("unsupported SIP version SIP/3.0")),
         "invite-bad-max-forwards.sip": .badRequest(.invalid("bad Max-Forwards")),
         "response-missing-call-id.sip": .drop(.missingHeader("Call-ID")),
