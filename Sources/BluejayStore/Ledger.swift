@@ -97,6 +97,15 @@ public enum Ledger {
         Int(try db.statement("SELECT count(*) FROM records WHERE \(ofCall)").bind(1, callID).firstRow { $0.int64(0) } ?? 0)
     }
 
+    /// The ids of the calls whose ledger is open.
+    static func openCallIDs(in db: SQLiteConnection) throws -> Set<String> {
+        var open: Set<String> = []
+        try db.statement("SELECT call_id FROM calls WHERE flush_state='open'").forEachRow { row in
+            if let callID = row.string(0) { open.insert(callID) }
+        }
+        return open
+    }
+
     /// Calls whose data has not gone out yet: what a restart must pick up again.
     public static func openCalls(in db: SQLiteConnection) throws -> [StoredCall] {
         var out: [StoredCall] = []
@@ -117,13 +126,7 @@ public enum Ledger {
             WHERE id<=coalesce((SELECT record_floor FROM calls ORDER BY rowid LIMIT 1), (SELECT max(id) FROM records))
               AND id<(SELECT max(id) FROM records)
             """).run()
-        if let locator = db.recordLocator {
-            var open: Set<String> = []
-            try db.statement("SELECT call_id FROM calls WHERE flush_state='open'").forEachRow { row in
-                if let callID = row.string(0) { open.insert(callID) }
-            }
-            locator.keepOnly(open)
-        }
+        if let locator = db.recordLocator { locator.keepOnly(try openCallIDs(in: db)) }
     }
 
     static func mapCall(_ row: SQLiteRow) throws -> StoredCall {

@@ -64,10 +64,7 @@ final class RecordLocator {
     func load(from db: SQLiteConnection) throws {
         ids = [:]
         journal = []
-        var open: Set<String> = []
-        try db.statement("SELECT call_id FROM calls WHERE flush_state='open'").forEachRow { row in
-            if let callID = row.string(0) { open.insert(callID) }
-        }
+        let open = try Ledger.openCallIDs(in: db)
         guard let floor = try db.statement("SELECT min(record_floor) FROM calls WHERE flush_state='open'")
             .firstRow({ $0.optionalInt64(0) }) ?? nil else { return }
         try db.statement("SELECT id, call_id FROM records WHERE id>? ORDER BY id").bind(1, floor).forEachRow { row in
