@@ -55,25 +55,62 @@ def sipp_available() -> bool:
     return shutil.which(SIPP) is not None
 
 
+def _port_pool() -> range:
+    """Ports for listeners the tests start: below the kernel's ephemeral range.
+
+    A port the kernel handed out for ``bind(0)`` and that was then closed can be
+    handed out again at once, for another ``free_port`` call or as the source
+    port of any outgoing connection (the stand-in's clients, curl, SIPp), before
+    the sidecar binds it: "Address already in use". Ports under the ephemeral
+    range are never chosen by the kernel, and this process hands each out once.
+    """
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    low = max(low, 12000)
+    return range(10000, low)
+
+
+_POOL = _port_pool()
+# Start where another pytest process (the bench tests, a second run) is unlikely to.
+_next_port = _POOL.start + (os.getpid() * 7919) % len(_POOL)
+_handed_out: set[int] = set()
+
+
 def free_port(kind: str = "both") -> int:
-    """A port free on 127.0.0.1 for UDP and TCP (``kind`` 'udp'/'tcp'/'both')."""
-    for _ in range(200):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind((HOST, 0))
-            port = t.getsockname()[1]
-            if kind in ("udp", "both"):
-                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                try:
-                    u.bind((HOST, port))
-                except OSError:
-                    continue
-                finally:
-                    u.close()
+    """A port free on 127.0.0.1 for UDP and TCP (``kind`` 'udp'/'tcp'/'both').
+
+    Taken from below the ephemeral range and never handed out twice by this
+    process (see :func:`_port_pool`), so no other socket of the test run can
+    take it between this call and the bind of whoever asked for it.
+    """
+    global _next_port
+    for _ in range(len(_POOL)):
+        port = _next_port
+        _next_port = _POOL.start + (_next_port + 1 - _POOL.start) % len(_POOL)
+        if port in _handed_out:
+            continue
+        if _bindable(port, kind):
+            _handed_out.add(port)
             return port
+    raise RuntimeError("no free port found below the ephemeral range")
+
+
+def _bindable(port: int, kind: str) -> bool:
+    kinds = {"udp": [socket.SOCK_DGRAM], "tcp": [socket.SOCK_STREAM]}.get(
+        kind, [socket.SOCK_STREAM, socket.SOCK_DGRAM])
+    for k in kinds:
+        s = socket.socket(socket.AF_INET, k)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
         finally:
-            t.close()
-    raise RuntimeError("no free port found")
+            s.close()
+    return True
 
 
 def scenario_path(scenario: Union[str, os.PathLike]) -> Path:

@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 import yaml
+from sipp import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -404,20 +405,6 @@ def test_runtime_libs_check_fails_without_a_needed_package(tmp_path: Path):
 
 # --- the binary as the unprivileged user every deployment runs it as ---------------------------------------------
 
-def _free_port() -> int:
-    import socket
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            try:
-                u.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
-
-
 def _options(port: int, transport: str, call_id: str) -> bytes:
     return (f"OPTIONS sip:sidecar@127.0.0.1:{port} SIP/2.0\r\n"
             f"Via: SIP/2.0/{transport} 127.0.0.1:5999;rport;branch=z9hG4bK-{call_id}\r\n"
@@ -447,7 +434,7 @@ def test_sip_over_udp_and_tcp_works_without_privileges():
         if not setpriv:
             pytest.fail("setpriv (util-linux) is needed to drop root for this test")
         cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
-    port, http = _free_port(), _free_port()
+    port, http = free_port(), free_port()
     proc = None
     try:
         os.chmod(work, 0o755)
