@@ -36,6 +36,9 @@ from bluejay_sidecar import AsyncSidecarClient, CallRef, SidecarClient  # noqa: 
 REPO = HERE.parent.parent.parent
 READY = "bluejay-sidecar ready"
 
+sys.path.insert(0, str(REPO / "Tests" / "integration"))
+from sipp import free_port  # noqa: E402  (the integration tests' ports: below the ephemeral range, once each)
+
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: float = 0.02):
     deadline = time.monotonic() + timeout
@@ -45,12 +48,6 @@ def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: fl
             return v
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the sidecar process ------------------------------------------------------------------------
@@ -67,7 +64,7 @@ class Sidecar:
         self.socket_path = str(self.sock_dir / "s.sock")
         self.data_dir = workdir / "d"
         self.dry_run = self.data_dir / "dry-run"
-        self.port = free_udp_port()
+        self.port = free_port("udp")
         self.proc: Optional[subprocess.Popen] = None
         self.stderr_path = workdir / "stderr.log"
 
