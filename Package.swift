@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "BluejayJSON"),
         .target(name: "BluejaySIP", dependencies: ["COSIP2"]),
         .target(name: "BluejayAgentProtocol", dependencies: ["BluejayJSON"]),
-        .target(name: "BluejayStore", dependencies: ["CSQLite", "BluejayJSON", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "BluejayStore", dependencies: [
+            "CSQLite", "BluejayJSON", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         .target(name: "BluejayHEP"),
         .target(name: "BluejayProxy", dependencies: ["BluejaySIP", "BluejayCalls", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BluejayWebhook", dependencies: ["BluejayJSON", .product(name: "Crypto", package: "swift-crypto")]),

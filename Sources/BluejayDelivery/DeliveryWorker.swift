@@ -220,8 +220,9 @@ public final class DeliveryWorker: @unchecked Sendable {
             operation = { db in try Outbox.markDead(item.id, attempts: attempts, status: status, reason: reason, nowMs: now, in: db) }
         }
         // Deferrable: the transfer is over and its slot free; the outcome joins the next commit. A crash before
-        // it means one more attempt of a body Bluejay already has, as a crash just after the POST always did.
-        writer.submit(operation, deferrable: true) { [self] error in
+        // it (or a power loss before its sync) means one more attempt of a body Bluejay already has, as a crash
+        // just after the POST always did.
+        writer.submit(operation, deferrable: true, durability: .written) { [self] error in
             if let error { logger.error("could not record delivery outcome", metadata: meta.merging(["error": "\(error)"]) { $1 }) }
             condition.lock()
             inFlight.remove(item.id)

@@ -99,6 +99,10 @@ final class Flusher: @unchecked Sendable {
         loop.preconditionInEventLoop()
         let ending = endings[callID]
         let flushLatency = self.flushLatency
+        // Synced when someone waits to be told (the agent's `end`); a flush the SIP side started is only written,
+        // like the call's end ahead of it: a power loss before its sync leaves the call open, and it is ended and
+        // flushed again after the restart (`--max-call-duration`, or Bluejay's `simulation_ended`).
+        let durability: StoreWriter.Durability = done == nil ? .written : .onDisk
         writer.submit({ db in
             if let ending { try Ledger.end(callID: callID, atMs: ending.atMs, by: ending.by, reason: ending.reason, in: db) }
             guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
@@ -122,7 +126,7 @@ final class Flusher: @unchecked Sendable {
             }
             // Inside the transaction, so a record queued behind this flush sees the call closed.
             registry.update(callID) { if !$0.flushed { $0.flushed = true; closed = true } }
-        }, completion: { [self] error in
+        }, durability: durability, completion: { [self] error in
             if let error {
                 // The transaction rolled back: the ledger is open again, and the flush is tried again.
                 if closed { registry.update(callID) { $0.flushed = false } }

@@ -38,7 +38,8 @@ final class SIPLoopEnvironment: UASEnvironment {
     func outboundSimulationResultID(dialled: [String], callID: String) -> String? {
         guard let (e164, id) = outbound.claim(dialled: dialled) else { return nil }
         logger.info("outbound call matched an outbound simulation", metadata: ["call_id": "\(callID)", "number": "\(e164)", "simulation_result_id": "\(id)"])
-        writer.submit({ db in try WebhookStore.claimOutbound(e164: e164, simulationResultID: id, callID: callID, in: db) })
+        writer.submit({ db in try WebhookStore.claimOutbound(e164: e164, simulationResultID: id, callID: callID, in: db) },
+                      durability: .written)
         return id
     }
 
@@ -168,9 +169,12 @@ final class SIPLoopEnvironment: UASEnvironment {
         write(call, seq: backlog.willPersist(call.callID), done: done)
     }
 
+    /// Written, not synced, before the SIP side answers (`StoreWriter.Durability.written`): the sidecar's crash
+    /// loses no call, a power loss at most the last `maxUnsyncedMs` of SIP state, and no acknowledged record (a
+    /// record's synced commit syncs its call's state with it).
     private func write(_ call: StoredCall, seq: Int, done: @escaping (Error?) -> Void) {
         let handoff = self.handoff
-        writer.submit({ db in try Ledger.upsert(call, in: db) }, singleStatement: true, completion: { [self] error in
+        writer.submit({ db in try Ledger.upsert(call, in: db) }, singleStatement: true, durability: .written, completion: { [self] error in
             handoff.run {
                 self.backlog.persisted(call, seq: seq, error: error)
                 done(error)
@@ -204,7 +208,8 @@ final class SIPLoopEnvironment: UASEnvironment {
         let registry = self.registry
         let handoff = self.handoff
         // Deferrable: it joins the commit of the call's next state change (or the flush), which it precedes.
-        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, deferrable: true, completion: { error in
+        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, deferrable: true,
+                      durability: .written, completion: { error in
             if error == nil { registry.update(callID) { $0.recordCount += 1 } }
             handoff.run { done(error) }
         })

@@ -98,6 +98,7 @@ enum StoreSchema {
     ]
 
     /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.
+    /// (`StoreWriter` lowers it to NORMAL for a commit no one is told about, and syncs the log later.)
     /// Creates the tables or migrates an older store forward; a store of a newer release is refused, not rewritten.
     static func apply(to db: SQLiteConnection) throws {
         try configureWriter(db)

@@ -1,5 +1,8 @@
+import CSQLite
 import Foundation
 import Logging
+import Metrics
+import Synchronization
 
 /// The store's only writer: a dedicated thread that commits every pending operation in one transaction
 /// (group commit), so thousands of acknowledgements share one fsync while each still means "on disk".
@@ -7,12 +10,29 @@ public final class StoreWriter: @unchecked Sendable {
     public typealias Operation = (SQLiteConnection) throws -> Void
     public typealias Completion = (Error?) -> Void
 
+    /// How far an operation's commit has gone when its completion runs.
+    public enum Durability: Sendable {
+        /// In the log and synced to disk (`fdatasync`): survives a power loss. For whatever a peer is told is
+        /// kept (the agent's lines, `start` and `end`, Bluejay's webhooks).
+        case onDisk
+        /// In the log, in the kernel's page cache: survives a crash or `kill -9` of the sidecar at once, and a
+        /// power loss once synced, which the writer does within `maxUnsyncedMs` (or with the next `onDisk`
+        /// commit, whichever comes first). For state no peer is told was kept (SIP call state, SIP events,
+        /// flushes the SIP side starts, delivery outcomes): one `fdatasync` per commit cost more CPU per call
+        /// at an idle rate than all of its SIP work.
+        case written
+    }
+
+    /// How long a `written` commit may stay unsynced.
+    public static let maxUnsyncedMs = 100
+
     private struct Pending {
         var operation: Operation
         var completion: Completion?
         /// One SQL statement: SQLite makes it atomic on its own, so it needs no savepoint of its own.
         var singleStatement: Bool
         var deferrable: Bool
+        var durability: Durability
         /// Rows it writes (an agent's batch of records counts each), for `maxBatch`.
         var weight: Int
     }
@@ -41,6 +61,10 @@ public final class StoreWriter: @unchecked Sendable {
     private let checkpointer: WALCheckpointer
     /// Where open calls' records are; follows `db` across a reopen. Writer thread only.
     private let locator = RecordLocator()
+    /// The oldest commit not synced yet (nil: all synced), and the connection's `synchronous` setting. Written by
+    /// the writer thread only.
+    private var unsyncedSince: Date?
+    private var syncingCommits = true
 
     /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
     /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
@@ -54,9 +78,15 @@ public final class StoreWriter: @unchecked Sendable {
     /// Connections opened to replace a failing one; for tests and metrics.
     public private(set) var reopens = 0
 
-    /// Commits that have run, and operations they carried: for metrics and benchmarks.
+    /// Commits that have run, operations they carried, and syncs of the log (in a commit or on their own): for
+    /// metrics and benchmarks.
     public private(set) var commits: Int = 0
     public private(set) var operations: Int = 0
+    /// Read from any thread (tests wait for the idle sync).
+    public var syncs: Int { syncCount.load(ordering: .sequentiallyConsistent) }
+    private let syncCount = Atomic<Int>(0)
+    private let commitCounter = Counter(label: "bluejay_sidecar_store_commits_total")
+    private let syncCounter = Counter(label: "bluejay_sidecar_store_syncs_total")
 
     public let path: String
 
@@ -98,8 +128,10 @@ public final class StoreWriter: @unchecked Sendable {
     /// `maxDeferMs` after it was queued. Its completion still runs only once it is durable.
     ///
     /// `weight`: how many rows the operation writes, so a batch of records counts as many operations toward `maxBatch`.
+    ///
+    /// `durability`: `onDisk` unless no one is told the operation's writes were kept (`Durability.written`).
     public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, deferrable: Bool = false,
-                       weight: Int = 1, completion: Completion? = nil) {
+                       durability: Durability = .onDisk, weight: Int = 1, completion: Completion? = nil) {
         condition.lock()
         if stopping {
             condition.unlock()
@@ -108,7 +140,7 @@ public final class StoreWriter: @unchecked Sendable {
         }
         if queue.isEmpty { queuedSince = Date() }
         queue.append(Pending(operation: operation, completion: completion, singleStatement: singleStatement, deferrable: deferrable,
-                             weight: max(1, weight)))
+                             durability: durability, weight: max(1, weight)))
         queuedWeight += max(1, weight)
         if !deferrable { urgent += 1 }
         if !deferrable || queue.count == 1 { condition.signal() }
@@ -141,15 +173,28 @@ public final class StoreWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while !stopping && urgent == 0 {
-                if queue.isEmpty {
+                // Deferrable operations wait for a commit until `maxDeferMs`, unsynced commits for a sync until
+                // `maxUnsyncedMs`.
+                var due = queue.isEmpty ? nil : queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
+                if let since = unsyncedSince {
+                    let syncDue = since.addingTimeInterval(Double(Self.maxUnsyncedMs) / 1000)
+                    due = min(due ?? syncDue, syncDue)
+                }
+                guard let due else {
                     condition.wait()
                     continue
                 }
-                let due = queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
                 if Date() >= due { break }
                 _ = condition.wait(until: due)
             }
-            if queue.isEmpty && stopping {
+            if queue.isEmpty {
+                // Only a sync was due, or the writer stops: nothing it wrote stays unsynced. Synced unlocked, so
+                // no submitter waits on the disk.
+                let stop = stopping
+                condition.unlock()
+                if unsyncedSince != nil { syncLog() }
+                guard stop else { continue }
+                condition.lock()
                 stopped = true
                 condition.broadcast()
                 condition.unlock()
@@ -181,7 +226,15 @@ public final class StoreWriter: @unchecked Sendable {
 
     private func commit(_ batch: [Pending]) {
         var results = [Error?](repeating: nil, count: batch.count)
+        // SQLite syncs the log in the commit (synchronous=FULL) when an operation must be on disk, or when
+        // earlier commits have waited `maxUnsyncedMs` for a sync; otherwise (NORMAL) it only writes it.
+        let sync = unsyncedOverdue || batch.contains { $0.durability == .onDisk }
+        let changesBefore = sqlite3_total_changes64(db.handle)
         do {
+            if sync != syncingCommits {
+                try db.statement(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL").run()
+                syncingCommits = sync
+            }
             // Prepared once and kept (SQLiteConnection caches statements): compiling these four per
             // operation cost more than most operations themselves.
             let savepoint = try db.statement("SAVEPOINT op")
@@ -219,6 +272,14 @@ public final class StoreWriter: @unchecked Sendable {
             locator.commit()
             commits += 1
             operations += batch.count
+            commitCounter.increment()
+            if sync {
+                unsyncedSince = nil
+                syncCount.add(1, ordering: .sequentiallyConsistent)
+                syncCounter.increment()
+            } else if unsyncedSince == nil && sqlite3_total_changes64(db.handle) != changesBefore {
+                unsyncedSince = Date()
+            }
             if let since = failingSinceMs {
                 if failureLogged {
                     logger.notice("store available again", metadata: ["unavailable_ms": "\(Self.nowMs - since)",
@@ -244,6 +305,29 @@ public final class StoreWriter: @unchecked Sendable {
 extension StoreWriter {
     static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    fileprivate var unsyncedOverdue: Bool {
+        guard let since = unsyncedSince else { return false }
+        return Date().timeIntervalSince(since) * 1000 >= Double(Self.maxUnsyncedMs)
+    }
+
+    /// Syncs the log when `written` commits have waited `maxUnsyncedMs` and no commit came to do it. A failure
+    /// is logged (at most once every 10 s) and the sync tried again `maxUnsyncedMs` later; nothing waits on it.
+    fileprivate func syncLog() {
+        let rc = bj_sqlite3_sync_log(db.handle)
+        guard rc == SQLITE_OK else {
+            unsyncedSince = Date()
+            let now = Self.nowMs
+            if now - lastFailureLogMs >= 10_000 {
+                lastFailureLogMs = now
+                logger.error("store log sync failed; retried", metadata: ["error": "\(db.lastError(rc))"])
+            }
+            return
+        }
+        unsyncedSince = nil
+        syncCount.add(1, ordering: .sequentiallyConsistent)
+        syncCounter.increment()
+    }
+
     /// After `reopenAfterMs` of failing commits, a fresh connection replaces this one (kept if the new one cannot
     /// be opened): SQLite recovers from a full disk on its own, but not every I/O error leaves a usable handle.
     fileprivate func reopenIfStuck() {
@@ -256,6 +340,7 @@ extension StoreWriter {
             checkpointer.attach(to: fresh)
             fresh.recordLocator = locator
             db = fresh
+            syncingCommits = true // configureWriter's setting
             reopens += 1
             logger.notice("store connection reopened after failing commits", metadata: ["failing_ms": "\(now - since)"])
         } catch {

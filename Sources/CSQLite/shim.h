@@ -8,4 +8,13 @@ static inline int bj_sqlite3_bind_text_transient(sqlite3_stmt *s, int i, const c
 static inline int bj_sqlite3_bind_blob_transient(sqlite3_stmt *s, int i, const void *b, int n) {
     return sqlite3_bind_blob(s, i, b, n, SQLITE_TRANSIENT);
 }
+/* Syncs the log (WAL) of db's main database to disk. Commits made with synchronous=NORMAL are in the log but not
+   synced; after this they are durable. Nothing to do while no log is open. */
+static inline int bj_sqlite3_sync_log(sqlite3 *db) {
+    sqlite3_file *log = 0;
+    int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &log);
+    if (rc != SQLITE_OK) return rc;
+    if (log == 0 || log->pMethods == 0) return SQLITE_OK;
+    return log->pMethods->xSync(log, SQLITE_SYNC_NORMAL);
+}
 #endif

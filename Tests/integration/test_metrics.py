@@ -104,6 +104,10 @@ def test_metrics_after_calls_deliveries_and_webhooks(sidecar, standin, admin, ag
         problems.append(f"flush_latency_seconds_sum {fsum}: want between 0 and 60 s")
     want(P + "outbox_depth", 0, state="pending")
     want(P + "outbox_depth", 1, state="dead")
+    # the store: every acknowledged line and webhook was synced, SIP state shares syncs (test_store_sync)
+    commits, syncs = m.total(P + "store_commits_total"), m.total(P + "store_syncs_total")
+    if not (commits >= 10 and 1 <= syncs <= commits):
+        problems.append(f"store_commits_total {commits}, store_syncs_total {syncs}: want >= 10 commits, 1..commits syncs")
     want(P + "delivery_attempts_total", 3, result="delivered")
     want(P + "delivery_attempts_total", 1, result="retry")
     want(P + "delivery_attempts_total", 1, result="dead")
