@@ -71,29 +71,32 @@ def _port_pool() -> range:
     except (OSError, ValueError, IndexError):
         pass
     low = max(low, 12000)
-    return range(10000, low)
+    return range(10000, low - PORT_BLOCK, PORT_BLOCK)
 
 
+#: Ports handed out together: SIPp's media port ``-mp N`` also binds N+1 to N+3 (RTCP, video), so a port handed
+#: out next to it would collide.
+PORT_BLOCK = 4
 _POOL = _port_pool()
 # Start where another pytest process (the bench tests, a second run) is unlikely to.
-_next_port = _POOL.start + (os.getpid() * 7919) % len(_POOL)
+_next = (os.getpid() * 7919) % len(_POOL)
 _handed_out: set[int] = set()
 
 
 def free_port(kind: str = "both") -> int:
-    """A port free on 127.0.0.1 for UDP and TCP (``kind`` 'udp'/'tcp'/'both').
+    """A port free on 127.0.0.1 for UDP and TCP (``kind`` 'udp'/'tcp'/'both'), with the three above it.
 
     Taken from below the ephemeral range and never handed out twice by this
     process (see :func:`_port_pool`), so no other socket of the test run can
     take it between this call and the bind of whoever asked for it.
     """
-    global _next_port
+    global _next
     for _ in range(len(_POOL)):
-        port = _next_port
-        _next_port = _POOL.start + (_next_port + 1 - _POOL.start) % len(_POOL)
+        port = _POOL[_next]
+        _next = (_next + 1) % len(_POOL)
         if port in _handed_out:
             continue
-        if _bindable(port, kind):
+        if all(_bindable(p, kind) for p in range(port, port + PORT_BLOCK)):
             _handed_out.add(port)
             return port
     raise RuntimeError("no free port found below the ephemeral range")
