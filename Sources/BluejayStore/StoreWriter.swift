@@ -48,6 +48,17 @@ public final class StoreWriter: @unchecked Sendable {
     private var queue: [Pending] = []
     /// Queued operations someone waits on; while there are none, deferrable ones wait up to `maxDeferMs`.
     private var urgent = 0
+    /// Of those, the ones that must be on disk: they never wait for `writtenPaceMs`.
+    private var urgentOnDisk = 0
+    /// When the last commit began. Writer thread only.
+    private var lastCommitAt = Date.distantPast
+    /// The writer waits for `writtenPaceMs` to pass.
+    private var pacing = false
+    /// Commits holding only `written` operations begin at most this often. An unsynced commit takes a fraction
+    /// of a millisecond, so under load the writer would commit a call or two at a time, and each commit writes
+    /// every page it touched to the log again (the same few hot pages of each table and index): batches a sync
+    /// used to gather now gather in this interval. Below a call per interval it adds nothing.
+    static let writtenPaceMs = 1.0
     /// When the oldest queued operation was queued.
     private var queuedSince = Date()
     private var stopping = false
@@ -143,7 +154,11 @@ public final class StoreWriter: @unchecked Sendable {
                              durability: durability, weight: max(1, weight)))
         queuedWeight += max(1, weight)
         if !deferrable { urgent += 1 }
-        if !deferrable || queue.count == 1 { condition.signal() }
+        if !deferrable && durability == .onDisk { urgentOnDisk += 1 }
+        // A writer waiting out `writtenPaceMs` commits at its end anyway: waking it for each operation meanwhile
+        // would cost a context switch apiece.
+        let pacedAnyway = pacing && (deferrable || durability == .written) && queuedWeight < Self.maxBatch
+        if (!deferrable || queue.count == 1) && !pacedAnyway { condition.signal() }
         condition.unlock()
     }
 
@@ -172,7 +187,16 @@ public final class StoreWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while !stopping && urgent == 0 {
+            while !stopping {
+                if urgent > 0 {
+                    if urgentOnDisk > 0 || queuedWeight >= Self.maxBatch { break }
+                    let paced = lastCommitAt.addingTimeInterval(Self.writtenPaceMs / 1000)
+                    if Date() >= paced { break }
+                    pacing = true
+                    _ = condition.wait(until: paced)
+                    pacing = false
+                    continue
+                }
                 // Deferrable operations wait for a commit until `maxDeferMs`, unsynced commits for a sync until
                 // `maxUnsyncedMs`.
                 var due = queue.isEmpty ? nil : queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
@@ -205,6 +229,7 @@ public final class StoreWriter: @unchecked Sendable {
                 batch = queue
                 queue.removeAll(keepingCapacity: true)
                 urgent = 0
+                urgentOnDisk = 0
                 queuedWeight = 0
             } else {
                 // The oldest operations up to `maxBatch` by weight (at least one, however heavy).
@@ -217,8 +242,10 @@ public final class StoreWriter: @unchecked Sendable {
                 queue.removeFirst(count)
                 queuedWeight -= weight
                 urgent -= batch.reduce(0) { $1.deferrable ? $0 : $0 + 1 }
+                urgentOnDisk -= batch.reduce(0) { $1.deferrable || $1.durability != .onDisk ? $0 : $0 + 1 }
                 queuedSince = Date()
             }
+            lastCommitAt = Date()
             condition.unlock()
             commit(batch)
         }

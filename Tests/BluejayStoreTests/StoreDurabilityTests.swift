@@ -92,4 +92,32 @@ final class StoreDurabilityTests: StoreTestCase {
         XCTAssertGreaterThanOrEqual(syncs, 1)
         XCTAssertLessThanOrEqual(syncs, Int(elapsedMs) / StoreWriter.maxUnsyncedMs + 2, "\(commits) commits, \(syncs) syncs in \(Int(elapsedMs)) ms")
     }
+
+    /// `written` operations arriving faster than one per `writtenPaceMs` share commits: at most one commit per
+    /// interval, where without the pace each would take a commit of its own (one takes far less than the gap).
+    func testWrittenOperationsArrivingCloselyShareCommitsByPace() throws {
+        try writer.perform { db in try Ledger.upsert(self.call("p"), in: db) }
+        let before = writer.commits
+        let group = DispatchGroup()
+        let started = Date()
+        var submitted = 0
+        // One every 100 µs (spun, not slept: sleeping overshoots) for 200 ms.
+        while Date().timeIntervalSince(started) < 0.2 {
+            let due = started.addingTimeInterval(Double(submitted) * 0.0001)
+            while Date() < due {}
+            group.enter()
+            let record = StoredRecord(kind: "event", startIsOffset: true, startValue: Int64(submitted), fragment: Array("{}".utf8))
+            writer.submit({ db in try Ledger.append(record, callID: "p", in: db) }, durability: .written) { error in
+                XCTAssertNil(error)
+                group.leave()
+            }
+            submitted += 1
+        }
+        let elapsedMs = Date().timeIntervalSince(started) * 1000
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        let commits = writer.commits - before
+        XCTAssertGreaterThan(submitted, 500) // well above one per millisecond, even under a sanitizer
+        XCTAssertLessThanOrEqual(Double(commits), elapsedMs / StoreWriter.writtenPaceMs + 3,
+                                 "\(submitted) operations in \(commits) commits over \(Int(elapsedMs)) ms")
+    }
 }
