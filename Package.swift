@@ -103,7 +103,8 @@ let package = Package(
         .testTarget(name: "BluejayProxyTests", dependencies: ["BluejayProxy", "BluejayCalls", "BluejaySIP", "BluejayTestSupport"]),
         .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
-            "BluejayDelivery", "BluejayTestSupport",
+            "BluejayDelivery", "BluejayStore", "BluejayTestSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -36,6 +36,10 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// The last look at the outbox filled every free slot: a slot freed may have a due row waiting for it.
     /// Otherwise a finished transfer does not wake the worker (one wake per enqueue, not three per delivery).
     private var saturated = false
+    /// The outbox thread is between its snapshot of `inFlight` and the end of its sends: ids whose outcome was
+    /// committed meanwhile are kept in `doneDuringScan`, so a row its read still saw as pending is not sent again.
+    private var scanning = false
+    private var doneDuringScan = Set<Int64>()
     private var stopping = false
     private var thread: Thread?
     private var finished = false
@@ -69,6 +73,24 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
         self.thread = thread
         thread.start()
+    }
+
+    /// A body the flush just committed to the outbox: posted from here when a transfer slot is free, so a
+    /// call's delivery costs neither a wake-up of the outbox thread nor a read of the outbox. Otherwise (every slot
+    /// busy, dry-run, shutting down) the outbox thread picks it up as it does every due row.
+    public func enqueued(_ item: Outbox.Item) {
+        condition.lock()
+        guard case .bluejay(let client) = target, !stopping, !lastTry, transfers < maxInFlight, !inFlight.contains(item.id) else {
+            if transfers >= maxInFlight { saturated = true }
+            woken = true
+            condition.signal()
+            condition.unlock()
+            return
+        }
+        inFlight.insert(item.id)
+        transfers += 1
+        condition.unlock()
+        client.post(body: item.body) { [self] outcome in record(item, outcome) }
     }
 
     /// Something was enqueued or finished: look at the outbox again now.
@@ -122,6 +144,8 @@ public final class DeliveryWorker: @unchecked Sendable {
             let dueAll = lastTry
             woken = false
             if capacity <= 0 { saturated = true }
+            scanning = true
+            doneDuringScan.removeAll(keepingCapacity: true)
             condition.unlock()
 
             var nextDue: Int64?
@@ -146,6 +170,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             }
 
             condition.lock()
+            scanning = false
             if !woken && !stopping {
                 // Due rows not sent now are in flight or over capacity: a completion wakes us. Otherwise sleep
                 // until the next row falls due (1 s at most, so rows added by a restarted peer are seen).
@@ -159,6 +184,11 @@ public final class DeliveryWorker: @unchecked Sendable {
 
     private func send(_ item: Outbox.Item) {
         condition.lock()
+        // Posted by `enqueued` since the snapshot of `inFlight`: in flight still, or done.
+        guard !inFlight.contains(item.id), !doneDuringScan.contains(item.id) else {
+            condition.unlock()
+            return
+        }
         inFlight.insert(item.id)
         transfers += 1
         condition.unlock()
@@ -226,6 +256,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             if let error { logger.error("could not record delivery outcome", metadata: meta.merging(["error": "\(error)"]) { $1 }) }
             condition.lock()
             inFlight.remove(item.id)
+            if scanning { doneDuringScan.insert(item.id) }
             // A delivered or dead row is done; a retry's new due time may be sooner than the worker's next look.
             if case .retryable = outcome {
                 woken = true

@@ -20,8 +20,8 @@ final class Flusher: @unchecked Sendable {
     }
     private let loop: EventLoop
     private let logger: Logger
-    /// Set once the delivery worker exists; woken after every enqueue.
-    var onEnqueued: (() -> Void)?
+    /// Set once the delivery worker exists; handed each body once the commit holding it is done.
+    var onEnqueued: ((Outbox.Item) -> Void)?
     /// Looked up in the metrics backend once rather than per flush.
     private let flushLatency = Metrics.Timer(label: "bluejay_sidecar_flush_latency_seconds", preferredDisplayUnit: .seconds)
     /// Lingering calls; touched on `loop` only.
@@ -96,6 +96,7 @@ final class Flusher: @unchecked Sendable {
         let registry = self.registry
         let logger = self.logger
         var closed = false
+        var enqueued: Outbox.Item?
         loop.preconditionInEventLoop()
         let ending = endings[callID]
         let flushLatency = self.flushLatency
@@ -111,7 +112,7 @@ final class Flusher: @unchecked Sendable {
             let agentRecorded = records.contains { $0.kind != "sip_event" }
             if let sim = call.simulationResultID, call.answeredAtMs != nil || agentRecorded {
                 let body = FlushBody.build(call: call, simulationResultID: sim, records: records)
-                try Outbox.enqueue(callID: callID, simulationResultID: sim, body: body, nowMs: now, in: db)
+                enqueued = try Outbox.enqueue(callID: callID, simulationResultID: sim, body: body, nowMs: now, in: db)
                 try Ledger.setFlushState(.flushed, callID: callID, atMs: now, in: db)
                 logger.debug("call flushed to outbox", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)",
                                                                  "records": "\(records.count)", "bytes": "\(body.count)"])
@@ -132,10 +133,10 @@ final class Flusher: @unchecked Sendable {
                 if closed { registry.update(callID) { $0.flushed = false } }
                 logger.error("flush failed", metadata: ["call_id": "\(callID)", "error": "\(error)"])
                 if case .unavailable? = error as? StoreError { loop.execute { [self] in failed.insert(callID) } }
-            } else if ending != nil {
-                loop.execute { [self] in endings[callID] = nil }
+            } else {
+                if ending != nil { loop.execute { [self] in endings[callID] = nil } }
+                if let enqueued { onEnqueued?(enqueued) }
             }
-            onEnqueued?()
             done?(error)
         })
     }

@@ -70,7 +70,7 @@ public final class Sidecar: @unchecked Sendable {
         let worker = DeliveryWorker(writer: writer, storePath: options.storePath, target: target, policy: options.retry,
                                     maxInFlight: options.maxInFlightDeliveries, logger: logger)
         self.worker = worker
-        flusher.onEnqueued = { [weak worker] in worker?.wake() }
+        flusher.onEnqueued = { [weak worker] item in worker?.enqueued(item) }
 
         self.flusher = flusher
         self.sipLoop = loop

@@ -15,15 +15,17 @@ public enum Outbox {
 
     public enum State: String { case pending, delivered, dead }
 
+    /// Returns the row as written, for the delivery worker to post without reading it back.
     @discardableResult
     public static func enqueue(callID: String, simulationResultID: String, body: [UInt8], nowMs: Int64,
-                               in db: SQLiteConnection) throws -> Int64 {
+                               in db: SQLiteConnection) throws -> Item {
         try db.statement("""
             INSERT INTO outbox(call_id, simulation_result_id, body, state, attempts, next_attempt_at, created_at, updated_at)
             VALUES(?,?,?,'pending',0,?,?,?)
             """).bind(1, callID).bind(2, simulationResultID).bind(3, blob: body).bind(4, nowMs).bind(5, nowMs)
             .bind(6, nowMs).run()
-        return db.lastInsertRowID
+        return Item(id: db.lastInsertRowID, callID: callID, simulationResultID: simulationResultID, body: body, state: State.pending.rawValue,
+                    attempts: 0, nextAttemptAtMs: nowMs, lastStatus: nil, lastError: nil)
     }
 
     /// Pending items due by `nowMs`, oldest due first, skipping ids already in flight.

@@ -50,10 +50,13 @@ public final class StoreWriter: @unchecked Sendable {
     private var urgent = 0
     /// Of those, the ones that must be on disk: they never wait for `writtenPaceMs`.
     private var urgentOnDisk = 0
-    /// When the last commit began. Writer thread only.
+    /// When the last commit began. Written by the writer thread under `condition`.
     private var lastCommitAt = Date.distantPast
-    /// The writer waits for `writtenPaceMs` to pass.
-    private var pacing = false
+    /// The writer sleeps on `condition`, until `sleepUntil` (nil: until signalled). A submission signals it only
+    /// when its operation falls due before then: at a few calls a second a wake-up costs more than the operation,
+    /// and a writer woken for a deferrable or paced operation only went back to sleep.
+    private var sleeping = false
+    private var sleepUntil: Date?
     /// Commits holding only `written` operations begin at most this often. An unsynced commit takes a fraction
     /// of a millisecond, so under load the writer would commit a call or two at a time, and each commit writes
     /// every page it touched to the log again (the same few hot pages of each table and index): batches a sync
@@ -155,10 +158,18 @@ public final class StoreWriter: @unchecked Sendable {
         queuedWeight += max(1, weight)
         if !deferrable { urgent += 1 }
         if !deferrable && durability == .onDisk { urgentOnDisk += 1 }
-        // A writer waiting out `writtenPaceMs` commits at its end anyway: waking it for each operation meanwhile
-        // would cost a context switch apiece.
-        let pacedAnyway = pacing && (deferrable || durability == .written) && queuedWeight < Self.maxBatch
-        if (!deferrable || queue.count == 1) && !pacedAnyway { condition.signal() }
+        if sleeping {
+            // When the writer would commit this operation: at once, after the pace, or with the deferral's end.
+            let due: Date
+            if queuedWeight >= Self.maxBatch || (!deferrable && durability == .onDisk) {
+                due = .distantPast
+            } else if !deferrable {
+                due = lastCommitAt.addingTimeInterval(Self.writtenPaceMs / 1000)
+            } else {
+                due = queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
+            }
+            if sleepUntil.map({ due < $0 }) ?? true { condition.signal() }
+        }
         condition.unlock()
     }
 
@@ -192,9 +203,7 @@ public final class StoreWriter: @unchecked Sendable {
                     if urgentOnDisk > 0 || queuedWeight >= Self.maxBatch { break }
                     let paced = lastCommitAt.addingTimeInterval(Self.writtenPaceMs / 1000)
                     if Date() >= paced { break }
-                    pacing = true
-                    _ = condition.wait(until: paced)
-                    pacing = false
+                    sleep(until: paced)
                     continue
                 }
                 // Deferrable operations wait for a commit until `maxDeferMs`, unsynced commits for a sync until
@@ -204,12 +213,8 @@ public final class StoreWriter: @unchecked Sendable {
                     let syncDue = since.addingTimeInterval(Double(Self.maxUnsyncedMs) / 1000)
                     due = min(due ?? syncDue, syncDue)
                 }
-                guard let due else {
-                    condition.wait()
-                    continue
-                }
-                if Date() >= due { break }
-                _ = condition.wait(until: due)
+                if let due, Date() >= due { break }
+                sleep(until: due)
             }
             if queue.isEmpty {
                 // Only a sync was due, or the writer stops: nothing it wrote stays unsynced. Synced unlocked, so
@@ -249,6 +254,14 @@ public final class StoreWriter: @unchecked Sendable {
             condition.unlock()
             commit(batch)
         }
+    }
+
+    /// Sleeps on `condition` (held) until `deadline` (nil: until signalled) or a signal.
+    private func sleep(until deadline: Date?) {
+        sleeping = true
+        sleepUntil = deadline
+        if let deadline { _ = condition.wait(until: deadline) } else { condition.wait() }
+        sleeping = false
     }
 
     private func commit(_ batch: [Pending]) {

@@ -114,14 +114,17 @@ final class StoreWriterTests: StoreTestCase {
     func testOutboxLifecycle() throws {
         let writer = try StoreWriter(path: dir + "/o.sqlite", logger: Logger(label: "t"))
         defer { writer.close() }
-        var ids: [Int64] = []
+        var items: [Outbox.Item] = []
         try writer.perform { db in
             for i in 0..<3 {
-                ids.append(try Outbox.enqueue(callID: "c\(i)", simulationResultID: "s\(i)", body: [UInt8]("{}".utf8),
-                                              nowMs: 100 + Int64(i), in: db))
+                items.append(try Outbox.enqueue(callID: "c\(i)", simulationResultID: "s\(i)", body: [UInt8]("{}".utf8),
+                                                nowMs: 100 + Int64(i), in: db))
             }
         }
+        let ids = items.map(\.id)
         let reader = try StoreReader(path: dir + "/o.sqlite")
+        // What enqueue returns (and the flush hands to the delivery worker) is the row as stored.
+        XCTAssertEqual(try items.map { try Outbox.item($0.id, in: reader.db) }, items)
         XCTAssertEqual(try Outbox.due(nowMs: 101, limit: 10, in: reader.db).map(\.id), [ids[0], ids[1]])
         XCTAssertEqual(try Outbox.due(nowMs: 500, limit: 10, excluding: [ids[0]], in: reader.db).map(\.id), [ids[1], ids[2]])
         try writer.perform { db in
@@ -156,9 +159,9 @@ final class RetentionTests: StoreTestCase {
             try Ledger.setFlushState(.flushed, callID: "old", atMs: 1_000, in: db)
             try Ledger.setFlushState(.flushed, callID: "recent", atMs: 9_000, in: db)
             let delivered = try Outbox.enqueue(callID: "old", simulationResultID: "s-old", body: [], nowMs: 1_000, in: db)
-            try Outbox.markDelivered(delivered, status: 200, attempts: 1, nowMs: 1_000, in: db)
+            try Outbox.markDelivered(delivered.id, status: 200, attempts: 1, nowMs: 1_000, in: db)
             let dead = try Outbox.enqueue(callID: "old", simulationResultID: "s-old", body: [], nowMs: 1_000, in: db)
-            try Outbox.markDead(dead, attempts: 1, status: 422, reason: "bad", nowMs: 1_000, in: db)
+            try Outbox.markDead(dead.id, attempts: 1, status: 422, reason: "bad", nowMs: 1_000, in: db)
             try Ledger.prune(flushedBeforeMs: 5_000, in: db)
             try Outbox.pruneDelivered(beforeMs: 5_000, in: db)
         }
