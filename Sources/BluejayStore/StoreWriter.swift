@@ -41,8 +41,9 @@ public final class StoreWriter: @unchecked Sendable {
     public static let maxBatch = 4_096
     /// Weight of the queued operations.
     private var queuedWeight = 0
-    /// How long deferrable operations wait for an urgent one to share its commit.
-    public static let maxDeferMs = 50
+    /// How long deferrable operations wait for an urgent one to share its commit: as long as a `written` commit
+    /// waits for its sync, so one submitted while the writer sleeps until a sync never wakes it.
+    public static let maxDeferMs = maxUnsyncedMs
 
     private let condition = NSCondition()
     private var queue: [Pending] = []
@@ -99,6 +100,9 @@ public final class StoreWriter: @unchecked Sendable {
     /// Read from any thread (tests wait for the idle sync).
     public var syncs: Int { syncCount.load(ordering: .sequentiallyConsistent) }
     private let syncCount = Atomic<Int>(0)
+    /// Times the writer slept (each ends in a wake-up): for tests of what wakes it.
+    var sleeps: Int { sleepCount.load(ordering: .sequentiallyConsistent) }
+    private let sleepCount = Atomic<Int>(0)
     private let commitCounter = Counter(label: "bluejay_sidecar_store_commits_total")
     private let syncCounter = Counter(label: "bluejay_sidecar_store_syncs_total")
 
@@ -260,6 +264,7 @@ public final class StoreWriter: @unchecked Sendable {
     private func sleep(until deadline: Date?) {
         sleeping = true
         sleepUntil = deadline
+        sleepCount.add(1, ordering: .sequentiallyConsistent)
         if let deadline { _ = condition.wait(until: deadline) } else { condition.wait() }
         sleeping = false
     }

@@ -120,4 +120,29 @@ final class StoreDurabilityTests: StoreTestCase {
         XCTAssertLessThanOrEqual(Double(commits), elapsedMs / StoreWriter.writtenPaceMs + 3,
                                  "\(submitted) operations in \(commits) commits over \(Int(elapsedMs)) ms")
     }
+
+    /// A deferrable operation submitted while the writer sleeps until a sync (a `written` commit just ran) does
+    /// not wake it: it waits for that sync's commit, as it would have waited for its own deferral. A writer
+    /// woken by the submission would sleep again before that commit.
+    func testDeferrableOperationDoesNotWakeAWriterSleepingUntilASync() throws {
+        let rounds = 5
+        var extraSleeps = 0
+        for round in 0..<rounds {
+            _ = upsert("d\(round)", .written)
+            usleep(5_000) // the writer is asleep until the sync
+            let before = writer.sleeps
+            let done = DispatchSemaphore(value: 0)
+            var atCommit = 0
+            let writer = self.writer!
+            let record = StoredRecord(kind: "event", startIsOffset: true, startValue: 0, fragment: Array("{}".utf8))
+            writer.submit({ db in try Ledger.append(record, callID: "d\(round)", in: db) }, deferrable: true, durability: .written) { error in
+                XCTAssertNil(error)
+                atCommit = writer.sleeps // on the writer's thread, before it sleeps again
+                done.signal()
+            }
+            XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+            extraSleeps += atCommit - before
+        }
+        XCTAssertLessThanOrEqual(extraSleeps, 1, "sleeps begun between the submissions and their commits over \(rounds) rounds")
+    }
 }
