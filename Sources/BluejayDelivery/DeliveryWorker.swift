@@ -9,8 +9,9 @@ public enum DeliveryTarget {
     case dryRun(DryRunSink)
 }
 
-/// Drains the durable outbox: picks due rows, sends them, and records the outcome through the store writer.
-/// One thread; transfers run concurrently inside the client, so a hanging server holds only its own slots.
+/// Drains the durable outbox: posts the bodies the flush hands over and the due rows its thread finds (retries,
+/// bodies that found no free slot, rows left by a restart), and records each outcome through the store writer.
+/// Transfers run concurrently inside the client, so a hanging server holds only its own slots.
 public final class DeliveryWorker: @unchecked Sendable {
     private let writer: StoreWriter
     private let storePath: String
@@ -34,7 +35,7 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var transfers = 0
     private var woken = false
     /// The last look at the outbox filled every free slot: a slot freed may have a due row waiting for it.
-    /// Otherwise a finished transfer does not wake the worker (one wake per enqueue, not three per delivery).
+    /// Otherwise a finished transfer does not wake the worker.
     private var saturated = false
     /// The outbox thread is between its snapshot of `inFlight` and the end of its sends: ids whose outcome was
     /// committed meanwhile are kept in `doneDuringScan`, so a row its read still saw as pending is not sent again.
