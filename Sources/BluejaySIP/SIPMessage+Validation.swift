@@ -21,6 +21,9 @@ extension SIPMessage {
         for other in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self).dropFirst() where !SIPVia.isRoutable(other) {
             return .invalid("unusable Via")
         }
+        for any in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self) where !SIPVia.hasWritableParams(any) {
+            return .invalid("Via parameter value is neither a token nor a quoted string")
+        }
 
         // RFC 4475 §3.1.2.16 expects 505 here; we report `.invalid` (a 400). `version` has the value.
         guard let version = m.sip_version, ASCII.equalsIgnoringCase(version, "SIP/2.0") else {

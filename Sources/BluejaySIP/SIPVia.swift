@@ -1,4 +1,9 @@
 import COSIP2
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A Via header value (RFC 3261 §20.42) copied out of libosip2, so the caller can route responses
 /// (RFC 3261 §18.2.2, RFC 3581) without touching C memory.
@@ -34,6 +39,29 @@ public struct SIPVia: Equatable, Sendable {
         guard let host = via.pointee.host, host.pointee != 0 else { return false }
         guard let port = via.pointee.port else { return true }
         return ASCII.parseDigits(port, limit: 65_535) != nil
+    }
+
+    /// Whether every parameter value is one libosip2 writes back as the same parameter: a token or host (no
+    /// space, comma or quote) or a whole quoted string (RFC 3261 gen-value). libosip2 takes an unquoted value up
+    /// to the next ';', commas and spaces included, so `branch=x, SIP/2.0/UDP h` would come back out as two Vias.
+    static func hasWritableParams(_ via: UnsafeMutablePointer<osip_via_t>) -> Bool {
+        OSIP.elements(UnsafePointer(via.field(\.via_params)), as: osip_generic_param_t.self).allSatisfy { param in
+            guard let value = param.pointee.gvalue else { return true }
+            let length = strlen(value)
+            let quote = UInt8(ascii: "\"")
+            if UInt8(bitPattern: value[0]) == quote {
+                return length >= 2 && UInt8(bitPattern: value[length - 1]) == quote
+            }
+            for i in 0..<length {
+                switch UInt8(bitPattern: value[i]) {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ","), UInt8(ascii: "\""), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                    return false
+                default:
+                    continue
+                }
+            }
+            return true
+        }
     }
 
     /// nil when libosip2 produced a Via we cannot route to (see `isRoutable`).

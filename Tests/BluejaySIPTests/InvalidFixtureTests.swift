@@ -57,6 +57,7 @@ final class InvalidFixtureTests: XCTestCase {
         "invite-from-param-empty-value.sip": .badRequest(.invalid("From parameter with an empty value")),  // found by the fuzzer
         "options-accept-param-without-value.sip": .badRequest(.invalid("bad Accept")),  // found by the fuzzer
         "options-from-short-uri-with-dropped-header.sip": .drop(.invalid("bad From URI too short to write back")),  // found by the fuzzer; no 400 can carry its From
+        "bye-quoted-via-branch-with-comma.sip": .badRequest(.invalid("Via parameter value is neither a token nor a quoted string")),  // found by the fuzzer (hep)
         "invite-sip3-version.sip": .badRequest(.invalid("unsupported SIP version SIP/3.0")),
         "invite-bad-max-forwards.sip": .badRequest(.invalid("bad Max-Forwards")),
         "response-missing-call-id.sip": .drop(.missingHeader("Call-ID")),
