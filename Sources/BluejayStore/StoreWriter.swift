@@ -168,9 +168,9 @@ public final class StoreWriter: @unchecked Sendable {
             if queuedWeight >= Self.maxBatch || (!deferrable && durability == .onDisk) {
                 due = .distantPast
             } else if !deferrable {
-                due = lastCommitAt.addingTimeInterval(Self.writtenPaceMs / 1000)
+                due = pacedUntil
             } else {
-                due = queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
+                due = deferredUntil
             }
             if sleepUntil.map({ due < $0 }) ?? true { condition.signal() }
         }
@@ -205,14 +205,14 @@ public final class StoreWriter: @unchecked Sendable {
             while !stopping {
                 if urgent > 0 {
                     if urgentOnDisk > 0 || queuedWeight >= Self.maxBatch { break }
-                    let paced = lastCommitAt.addingTimeInterval(Self.writtenPaceMs / 1000)
+                    let paced = pacedUntil
                     if Date() >= paced { break }
                     sleep(until: paced)
                     continue
                 }
                 // Deferrable operations wait for a commit until `maxDeferMs`, unsynced commits for a sync until
                 // `maxUnsyncedMs`.
-                var due = queue.isEmpty ? nil : queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000)
+                var due = queue.isEmpty ? nil : deferredUntil
                 if let since = unsyncedSince {
                     let syncDue = since.addingTimeInterval(Double(Self.maxUnsyncedMs) / 1000)
                     due = min(due ?? syncDue, syncDue)
@@ -259,6 +259,11 @@ public final class StoreWriter: @unchecked Sendable {
             commit(batch)
         }
     }
+
+    /// When a commit of `written` operations may begin: `writtenPaceMs` after the last commit began.
+    private var pacedUntil: Date { lastCommitAt.addingTimeInterval(Self.writtenPaceMs / 1000) }
+    /// When the queued deferrable operations are committed if no other operation brings a commit sooner.
+    private var deferredUntil: Date { queuedSince.addingTimeInterval(Double(Self.maxDeferMs) / 1000) }
 
     /// Sleeps on `condition` (held) until `deadline` (nil: until signalled) or a signal.
     private func sleep(until deadline: Date?) {
