@@ -52,15 +52,10 @@ public struct SIPVia: Equatable, Sendable {
             if UInt8(bitPattern: value[0]) == quote {
                 return length >= 2 && UInt8(bitPattern: value[length - 1]) == quote
             }
-            for i in 0..<length {
-                switch UInt8(bitPattern: value[i]) {
-                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ","), UInt8(ascii: "\""), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                    return false
-                default:
-                    continue
-                }
+            return !(0..<length).contains { i in
+                let byte = UInt8(bitPattern: value[i])
+                return ASCII.isWhitespace(byte) || byte == ASCII.cr || byte == ASCII.lf || byte == UInt8(ascii: ",") || byte == quote
             }
-            return true
         }
     }
 
