@@ -95,6 +95,12 @@ let package = Package(
         .testTarget(name: "BluejaySIPTests", dependencies: ["BluejaySIP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol", "BluejayTestSupport"]),
         .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
+        .testTarget(name: "BluejaySidecarTests", dependencies: [
+            "BluejaySidecar", "BluejayStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "BluejayCallsTests", dependencies: ["BluejayCalls", "BluejayTestSupport"]),
         .testTarget(name: "BluejaySidecarClientTests", dependencies: [
             "BluejaySidecarClient", .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,8 @@ import NIOCore
 /// Turns an ended call into one outbox row: waits the linger for late records, then, in one store
 /// transaction, reads the call's records, builds the body, enqueues it and closes the call's ledger.
 final class Flusher: @unchecked Sendable {
-    private let writer: StoreWriter
+    /// On the loop, SIP-started flushes are committed there when the store is idle.
+    private let committer: LoopCommitter
     private let registry: CallRegistry
     private let lingerLock = NSLock()
     private var _lingerMs: Int64
@@ -42,8 +43,8 @@ final class Flusher: @unchecked Sendable {
         }
     }
 
-    init(writer: StoreWriter, registry: CallRegistry, lingerMs: Int64, loop: EventLoop, logger: Logger) {
-        self.writer = writer
+    init(committer: LoopCommitter, registry: CallRegistry, lingerMs: Int64, loop: EventLoop, logger: Logger) {
+        self.committer = committer
         self.registry = registry
         _lingerMs = lingerMs
         self.loop = loop
@@ -104,7 +105,7 @@ final class Flusher: @unchecked Sendable {
         // like the call's end ahead of it: a power loss before its sync leaves the call open, and it is ended and
         // flushed again after the restart (`--max-call-duration`, or Bluejay's `simulation_ended`).
         let durability: StoreWriter.Durability = done == nil ? .written : .onDisk
-        writer.submit({ db in
+        committer.submit({ db in
             if let ending { try Ledger.end(callID: callID, atMs: ending.atMs, by: ending.by, reason: ending.reason, in: db) }
             guard let call = try Ledger.call(callID, in: db), call.flushState == .open else { return }
             let records = try Ledger.records(callID: callID, in: db)

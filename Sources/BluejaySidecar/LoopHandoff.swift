@@ -17,9 +17,15 @@ final class LoopHandoff: @unchecked Sendable {
         self.afterBurst = afterBurst
     }
 
-    /// Runs `work` on the loop: at once when already there, else with the next hop.
+    /// Runs `work` on the loop: at once when already there and nothing handed earlier waits, else with the next
+    /// hop. (A commit made on the loop completes there, and must not overtake one the writer thread finished first.)
     func run(_ work: @escaping () -> Void) {
         if loop.inEventLoop {
+            lock.lock()
+            let waiting = !pending.isEmpty
+            if waiting { pending.append(work) }
+            lock.unlock()
+            if waiting { return } // the hop that runs them is already queued
             work()
             afterBurst?()
             return

@@ -10,7 +10,8 @@ import NIOPosix
 /// The user agent's world on the SIP event loop: sockets, timers, the store and the flusher.
 final class SIPLoopEnvironment: UASEnvironment {
     let loop: EventLoop
-    private let writer: StoreWriter
+    /// Call state is committed on the loop when the store is idle.
+    private let committer: LoopCommitter
     private let flusher: Flusher
     private let logger: Logger
     /// Listener and connection channels by the ids handed to `SIPPeer`; touched on `loop` only.
@@ -25,11 +26,11 @@ final class SIPLoopEnvironment: UASEnvironment {
     /// Store completions come back to the loop through this, one hop per commit.
     private let handoff: LoopHandoff
 
-    init(loop: EventLoop, writer: StoreWriter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
+    init(loop: EventLoop, committer: LoopCommitter, flusher: Flusher, outbound: OutboundNumbers, registry: CallRegistry, logger: Logger) {
         self.registry = registry
         self.loop = loop
         handoff = LoopHandoff(loop: loop)
-        self.writer = writer
+        self.committer = committer
         self.flusher = flusher
         self.outbound = outbound
         self.logger = logger
@@ -38,7 +39,7 @@ final class SIPLoopEnvironment: UASEnvironment {
     func outboundSimulationResultID(dialled: [String], callID: String) -> String? {
         guard let (e164, id) = outbound.claim(dialled: dialled) else { return nil }
         logger.info("outbound call matched an outbound simulation", metadata: ["call_id": "\(callID)", "number": "\(e164)", "simulation_result_id": "\(id)"])
-        writer.submit({ db in try WebhookStore.claimOutbound(e164: e164, simulationResultID: id, callID: callID, in: db) },
+        committer.submit({ db in try WebhookStore.claimOutbound(e164: e164, simulationResultID: id, callID: callID, in: db) },
                       durability: .written)
         return id
     }
@@ -174,7 +175,7 @@ final class SIPLoopEnvironment: UASEnvironment {
     /// record's synced commit syncs its call's state with it).
     private func write(_ call: StoredCall, seq: Int, done: @escaping (Error?) -> Void) {
         let handoff = self.handoff
-        writer.submit({ db in try Ledger.upsert(call, in: db) }, singleStatement: true, durability: .written, completion: { [self] error in
+        committer.submit({ db in try Ledger.upsert(call, in: db) }, singleStatement: true, durability: .written, completion: { [self] error in
             handoff.run {
                 self.backlog.persisted(call, seq: seq, error: error)
                 done(error)
@@ -208,7 +209,7 @@ final class SIPLoopEnvironment: UASEnvironment {
         let registry = self.registry
         let handoff = self.handoff
         // Deferrable: it joins the commit of the call's next state change (or the flush), which it precedes.
-        writer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, deferrable: true,
+        committer.submit({ db in try Ledger.append(record, callID: callID, in: db) }, singleStatement: true, deferrable: true,
                       durability: .written, completion: { error in
             if error == nil { registry.update(callID) { $0.recordCount += 1 } }
             handoff.run { done(error) }

@@ -55,7 +55,8 @@ public final class Sidecar: @unchecked Sendable {
         // Thread names for `top -H`, profiles and the benchmark's per-thread CPU (NIO names them by number).
         try loop.submit { Thread.current.name = "bj-sip" }.wait()
         try agentGroup.next().submit { Thread.current.name = "bj-agent" }.wait()
-        let flusher = Flusher(writer: writer, registry: registry, lingerMs: options.lingerMs, loop: loop, logger: logger)
+        let committer = LoopCommitter(writer: writer, loop: loop)
+        let flusher = Flusher(committer: committer, registry: registry, lingerMs: options.lingerMs, loop: loop, logger: logger)
 
         let target: DeliveryTarget
         if let key = options.apiKey {
@@ -74,7 +75,7 @@ public final class Sidecar: @unchecked Sendable {
 
         self.flusher = flusher
         self.sipLoop = loop
-        let environment = SIPLoopEnvironment(loop: loop, writer: writer, flusher: flusher, outbound: outbound, registry: registry, logger: logger)
+        let environment = SIPLoopEnvironment(loop: loop, committer: committer, flusher: flusher, outbound: outbound, registry: registry, logger: logger)
         environment.streamReadTimeout = .seconds(Int64(options.readTimeoutSeconds))
         self.environment = environment
         let tracker: CallTracker

@@ -51,7 +51,7 @@ public final class StoreWriter: @unchecked Sendable {
     private var urgent = 0
     /// Of those, the ones that must be on disk: they never wait for `writtenPaceMs`.
     private var urgentOnDisk = 0
-    /// When the last commit began. Written by the writer thread under `condition`.
+    /// When the last commit began. Written by the committing thread under `condition`.
     private var lastCommitAt = Date.distantPast
     /// The writer sleeps on `condition`, until `sleepUntil` (nil: until signalled). A submission signals it only
     /// when its operation falls due before then: at a few calls a second a wake-up costs more than the operation,
@@ -63,6 +63,17 @@ public final class StoreWriter: @unchecked Sendable {
     /// every page it touched to the log again (the same few hot pages of each table and index): batches a sync
     /// used to gather now gather in this interval. Below a call per interval it adds nothing.
     static let writtenPaceMs = 1.0
+    /// A submitter may commit its own `written` operations on its thread (`commitIfIdle`) once the store has been
+    /// idle this long: commits are then too rare to batch, and handing one to the writer thread and its completion
+    /// back cost two thread wake-ups, more CPU than the commit. Longer than `writtenPaceMs`, so under load the writer
+    /// batches as before and the submitter's thread keeps to its own work.
+    public static let idleCommitMs = 2.0
+    /// `idleCommitMs`, or longer in tests that need a store that is never idle.
+    private let idleCommitMs: Double
+    /// Whether a thread is committing (or syncing): the writer thread, or a submitter in `commitIfIdle`. The
+    /// connection and the state of the commits (`unsyncedSince`, the failure counts, the locator) belong to that
+    /// thread until it clears this, under `condition`.
+    private var committing = false
     /// When the oldest queued operation was queued.
     private var queuedSince = Date()
     private var stopping = false
@@ -74,15 +85,15 @@ public final class StoreWriter: @unchecked Sendable {
     private let logger: Logger
     /// Checkpoints the WAL off this thread, so no commit waits for one.
     private let checkpointer: WALCheckpointer
-    /// Where open calls' records are; follows `db` across a reopen. Writer thread only.
+    /// Where open calls' records are; follows `db` across a reopen. The committing thread's (`committing`).
     private let locator = RecordLocator()
     /// The oldest commit not synced yet (nil: all synced), and the connection's `synchronous` setting. Written by
-    /// the writer thread only.
+    /// the committing thread only; read under `condition` while no thread commits.
     private var unsyncedSince: Date?
     private var syncingCommits = true
 
     /// Commit failures (disk full, read-only), logged at most once every 10 s: when the outage began, failures
-    /// not in a log line yet, and whether a failure was logged (then the recovery is too). Writer thread only.
+    /// not in a log line yet, and whether a failure was logged (then the recovery is too). The committing thread's.
     private var failingSinceMs: Int64?
     private var unloggedFailures = 0
     private var lastFailureLogMs: Int64 = 0
@@ -109,12 +120,13 @@ public final class StoreWriter: @unchecked Sendable {
     public let path: String
 
     public convenience init(path: String, logger: Logger) throws {
-        try self.init(path: path, logger: logger, walPages: WALCheckpointer.defaultPages)
+        try self.init(path: path, logger: logger, walPages: WALCheckpointer.defaultPages, idleCommitMs: Self.idleCommitMs)
     }
 
     /// `walPages`: WAL lengths that start a checkpoint (small in tests, to see the log restart).
-    init(path: String, logger: Logger, walPages: (wake: Int32, writer: Int32)) throws {
+    init(path: String, logger: Logger, walPages: (wake: Int32, writer: Int32), idleCommitMs: Double = StoreWriter.idleCommitMs) throws {
         self.path = path
+        self.idleCommitMs = idleCommitMs
         self.logger = logger
         do {
             db = try SQLiteConnection(path: path)
@@ -136,8 +148,8 @@ public final class StoreWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues `operation`; `completion` runs on the writer thread after the transaction holding it committed
-    /// (nil) or failed (the error). Operations run in submission order. `singleStatement`: the operation
+    /// Queues `operation`; `completion` runs on the thread that committed (the writer's, or a `commitIfIdle`
+    /// caller's) after the transaction holding it committed (nil) or failed (the error). Operations run in submission order. `singleStatement`: the operation
     /// writes with at most one SQL statement (reads and checks aside), so a failure leaves nothing behind
     /// without a savepoint around it; the hot paths (agent records, SIP call state) say so.
     ///
@@ -148,8 +160,12 @@ public final class StoreWriter: @unchecked Sendable {
     /// `weight`: how many rows the operation writes, so a batch of records counts as many operations toward `maxBatch`.
     ///
     /// `durability`: `onDisk` unless no one is told the operation's writes were kept (`Durability.written`).
+    ///
+    /// `committedHere`: the caller calls `commitIfIdle()` on its own thread right after (at the end of an event
+    /// loop's tick), so the writer is not woken for this operation; if that call cannot commit, it wakes the writer.
     public func submit(_ operation: @escaping Operation, singleStatement: Bool = false, deferrable: Bool = false,
-                       durability: Durability = .onDisk, weight: Int = 1, completion: Completion? = nil) {
+                       durability: Durability = .onDisk, weight: Int = 1, committedHere: Bool = false,
+                       completion: Completion? = nil) {
         condition.lock()
         if stopping {
             condition.unlock()
@@ -162,7 +178,7 @@ public final class StoreWriter: @unchecked Sendable {
         queuedWeight += max(1, weight)
         if !deferrable { urgent += 1 }
         if !deferrable && durability == .onDisk { urgentOnDisk += 1 }
-        if sleeping {
+        if sleeping && !committedHere {
             // When the writer would commit this operation: at once, after the pace, or with the deferral's end.
             let due: Date
             if queuedWeight >= Self.maxBatch || (!deferrable && durability == .onDisk) {
@@ -200,23 +216,21 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     private func run() {
+        var held = false
         while true {
             condition.lock()
-            while !stopping {
-                if urgent > 0 {
-                    if urgentOnDisk > 0 || queuedWeight >= Self.maxBatch { break }
-                    let paced = pacedUntil
-                    if Date() >= paced { break }
-                    sleep(until: paced)
+            if held {
+                committing = false
+                held = false
+            }
+            while true {
+                // A submitter committing on its own thread signals when it is done.
+                if committing {
+                    sleep(until: nil)
                     continue
                 }
-                // Deferrable operations wait for a commit until `maxDeferMs`, unsynced commits for a sync until
-                // `maxUnsyncedMs`.
-                var due = queue.isEmpty ? nil : deferredUntil
-                if let since = unsyncedSince {
-                    let syncDue = since.addingTimeInterval(Double(Self.maxUnsyncedMs) / 1000)
-                    due = min(due ?? syncDue, syncDue)
-                }
+                if stopping { break }
+                let due = nextDue
                 if let due, Date() >= due { break }
                 sleep(until: due)
             }
@@ -224,40 +238,98 @@ public final class StoreWriter: @unchecked Sendable {
                 // Only a sync was due, or the writer stops: nothing it wrote stays unsynced. Synced unlocked, so
                 // no submitter waits on the disk.
                 let stop = stopping
+                let sync = unsyncedSince != nil
+                committing = sync
+                held = sync
                 condition.unlock()
-                if unsyncedSince != nil { syncLog() }
+                if sync { syncLog() }
                 guard stop else { continue }
                 condition.lock()
+                committing = false
                 stopped = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let batch: [Pending]
-            if queuedWeight <= Self.maxBatch {
-                batch = queue
-                queue.removeAll(keepingCapacity: true)
-                urgent = 0
-                urgentOnDisk = 0
-                queuedWeight = 0
-            } else {
-                // The oldest operations up to `maxBatch` by weight (at least one, however heavy).
-                var count = 0, weight = 0
-                while count < queue.count && (count == 0 || weight + queue[count].weight <= Self.maxBatch) {
-                    weight += queue[count].weight
-                    count += 1
-                }
-                batch = Array(queue.prefix(count))
-                queue.removeFirst(count)
-                queuedWeight -= weight
-                urgent -= batch.reduce(0) { $1.deferrable ? $0 : $0 + 1 }
-                urgentOnDisk -= batch.reduce(0) { $1.deferrable || $1.durability != .onDisk ? $0 : $0 + 1 }
-                queuedSince = Date()
-            }
+            let batch = takeBatch()
             lastCommitAt = Date()
+            committing = true
+            held = true
             condition.unlock()
             commit(batch)
         }
+    }
+
+    /// Commits what is queued on the calling thread, if the store is idle (`idleCommitMs`) and nothing queued
+    /// must be synced; else leaves it to the writer thread and wakes it if it sleeps past when the queue is due.
+    /// For an event loop, at the end of a tick that submitted `committedHere` operations: completions run here.
+    public func commitIfIdle() {
+        condition.lock()
+        let now = Date()
+        guard !queue.isEmpty, !committing, !stopping, urgentOnDisk == 0, queuedWeight < Self.maxBatch,
+              now >= lastCommitAt.addingTimeInterval(idleCommitMs / 1000), !unsyncedOverdue,
+              !queue.contains(where: { $0.durability == .onDisk }) else {
+            wakeWriterIfDue()
+            condition.unlock()
+            return
+        }
+        let batch = takeBatch()
+        lastCommitAt = now
+        committing = true
+        condition.unlock()
+        commit(batch)
+        condition.lock()
+        committing = false
+        wakeWriterIfDue()
+        condition.unlock()
+    }
+
+    /// Under `condition`: signals a sleeping writer when something falls due before it wakes (or it stops).
+    private func wakeWriterIfDue() {
+        guard sleeping else { return }
+        if stopping { return condition.signal() }
+        guard !committing, let due = nextDue else { return }
+        if sleepUntil.map({ due < $0 }) ?? true { condition.signal() }
+    }
+
+    /// When the writer must next commit or sync (nil: nothing to do until signalled). Under `condition`, while no
+    /// thread commits. Urgent operations: at once when one must be on disk or the batch is full, else after the
+    /// pace. Deferrable ones wait for a commit until `maxDeferMs`, unsynced commits for a sync until `maxUnsyncedMs`.
+    private var nextDue: Date? {
+        if urgent > 0 {
+            return urgentOnDisk > 0 || queuedWeight >= Self.maxBatch ? .distantPast : pacedUntil
+        }
+        var due = queue.isEmpty ? nil : deferredUntil
+        if let since = unsyncedSince {
+            let syncDue = since.addingTimeInterval(Double(Self.maxUnsyncedMs) / 1000)
+            due = min(due ?? syncDue, syncDue)
+        }
+        return due
+    }
+
+    /// Under `condition`: the oldest queued operations up to `maxBatch` by weight (at least one, however heavy).
+    private func takeBatch() -> [Pending] {
+        let batch: [Pending]
+        if queuedWeight <= Self.maxBatch {
+            batch = queue
+            queue.removeAll(keepingCapacity: true)
+            urgent = 0
+            urgentOnDisk = 0
+            queuedWeight = 0
+        } else {
+            var count = 0, weight = 0
+            while count < queue.count && (count == 0 || weight + queue[count].weight <= Self.maxBatch) {
+                weight += queue[count].weight
+                count += 1
+            }
+            batch = Array(queue.prefix(count))
+            queue.removeFirst(count)
+            queuedWeight -= weight
+            urgent -= batch.reduce(0) { $1.deferrable ? $0 : $0 + 1 }
+            urgentOnDisk -= batch.reduce(0) { $1.deferrable || $1.durability != .onDisk ? $0 : $0 + 1 }
+            queuedSince = Date()
+        }
+        return batch
     }
 
     /// When a commit of `written` operations may begin: `writtenPaceMs` after the last commit began.

@@ -62,7 +62,7 @@ final class WALCheckpointer: @unchecked Sendable {
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    /// After each commit (writer thread): wakes the checkpoint thread once `wakePages` pages await copying.
+    /// After each commit (on the committing thread): wakes the checkpoint thread once `wakePages` pages await copying.
     private func logLength(_ pages: Int32) {
         condition.lock()
         if pages < copied { copied = 0 } // the log restarted from its beginning
