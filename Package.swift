@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "BluejayProxyTests", dependencies: ["BluejayProxy", "BluejayCalls", "BluejaySIP", "BluejayTestSupport"]),
         .testTarget(name: "BluejayWebhookTests", dependencies: ["BluejayWebhook", "BluejayTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayDeliveryTests", dependencies: [
-            "BluejayDelivery", "BluejayStore", "BluejayTestSupport",
+            "BluejayDelivery", "BluejayStore", "BluejayJSON", "BluejayTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -35,8 +35,7 @@ public enum FlushBody {
                 continue
             }
         }
-        // The sidecar's own facts go last, so they win over an agent key of the same name.
-        if let own = try? RawJSON.parse(sidecarMetadata(call)) { metadata.append(own) }
+        let own = sidecarMetadata(call)
 
         var w = JSONWriter(capacity: 512 + records.reduce(0) { $0 + $1.fragment.count + 32 })
         w.beginObject()
@@ -50,7 +49,13 @@ public enum FlushBody {
             for tag in tags { w.string(tag) }
             w.endArray()
         }
-        w.member("metadata", raw: JSONObjectMerge.merge(metadata)[...])
+        if metadata.isEmpty {
+            w.member("metadata", raw: own[...]) // nothing to merge: no parse and rewrite of what was just written
+        } else {
+            // The sidecar's own facts go last, so they win over an agent key of the same name.
+            if let own = try? RawJSON.parse(own) { metadata.append(own) }
+            w.member("metadata", raw: JSONObjectMerge.merge(metadata)[...])
+        }
         w.endObject()
         return w.bytes
     }

@@ -1,4 +1,5 @@
 import BluejayAgentProtocol
+import BluejayJSON
 @testable import BluejayDelivery
 import BluejayStore
 import BluejayTestSupport
@@ -79,6 +80,21 @@ final class FlushBodyTests: XCTestCase {
         body = try object(unanswered)
         XCTAssertEqual((body["tool_calls"] as? [[String: Any]])?.first?["start_offset_ms"] as? Int, 500, "from the INVITE")
         XCTAssertTrue((body["metadata"] as? [String: Any])?["answered_at"] is NSNull)
+    }
+
+    /// With no agent metadata the sidecar's own object goes in as written: the same bytes the merge made of it.
+    func testMetadataWithoutAgentKeysIsTheSidecarsObjectAsWritten() throws {
+        let event = try record(#"{"type":"event","call_id":"c1@pbx","title":"escalated","start_offset_ms":100}"#)
+        let body = FlushBody.build(call: call(), simulationResultID: "sim-9", records: [event])
+        try SchemaValidator.validate(body: String(decoding: body, as: UTF8.self))
+        let own = FlushBody.sidecarMetadata(call())
+        let merged = JSONObjectMerge.merge([try RawJSON.parse(own)])
+        XCTAssertEqual(String(decoding: own, as: UTF8.self), String(decoding: merged, as: UTF8.self))
+        let text = String(decoding: body, as: UTF8.self)
+        XCTAssertTrue(text.hasSuffix(#","metadata":"# + String(decoding: own, as: UTF8.self) + "}"), text)
+        let metadata = try XCTUnwrap(try object(body)["metadata"] as? [String: Any])
+        XCTAssertEqual(metadata["sip_call_id"] as? String, "c1@pbx")
+        XCTAssertEqual((metadata["sip_headers"] as? [String: String])?["X-Trunk"], "t1")
     }
 
     func testEmptyCallStillValidates() throws {
