@@ -84,7 +84,7 @@ public final class StoreWriter: @unchecked Sendable {
     private var db: SQLiteConnection
     private let logger: Logger
     /// Checkpoints the WAL off this thread, so no commit waits for one.
-    private let checkpointer: WALCheckpointer
+    let checkpointer: WALCheckpointer
     /// Where open calls' records are; follows `db` across a reopen. The committing thread's (`committing`).
     private let locator = RecordLocator()
     /// The oldest commit not synced yet (nil: all synced), and the connection's `synchronous` setting. Written by
@@ -260,14 +260,14 @@ public final class StoreWriter: @unchecked Sendable {
         }
     }
 
-    /// Commits what is queued on the calling thread, if the store is idle (`idleCommitMs`) and nothing queued
-    /// must be synced; else leaves it to the writer thread and wakes it if it sleeps past when the queue is due.
+    /// Commits what is queued on the calling thread, if the store is idle (`idleCommitMs`), nothing queued must be
+    /// synced and the log is not near the writer's own checkpoint; else leaves it to the writer thread and wakes it if it sleeps past when the queue is due.
     /// For an event loop, at the end of a tick that submitted `committedHere` operations: completions run here.
     public func commitIfIdle() {
         condition.lock()
         let now = Date()
         guard !queue.isEmpty, !committing, !stopping, urgentOnDisk == 0, queuedWeight < Self.maxBatch,
-              now >= lastCommitAt.addingTimeInterval(idleCommitMs / 1000), !unsyncedOverdue,
+              now >= lastCommitAt.addingTimeInterval(idleCommitMs / 1000), !unsyncedOverdue, !checkpointer.nearWritersCheckpoint,
               !queue.contains(where: { $0.durability == .onDisk }) else {
             wakeWriterIfDue()
             condition.unlock()

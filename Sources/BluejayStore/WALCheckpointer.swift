@@ -30,6 +30,11 @@ final class WALCheckpointer: @unchecked Sendable {
     private var copied: Int32 = 0
     private var stopping = false
     private var stopped = false
+    /// The log's length after the last commit, in pages. The committing thread's (`StoreWriter.committing`).
+    private(set) var logPages: Int32 = 0
+    /// The log is past three quarters of `writerPages`: a commit may soon run the writer's own checkpoint, which
+    /// waits for the checkpoint thread, so no event loop should be the one to commit (`StoreWriter.commitIfIdle`).
+    var nearWritersCheckpoint: Bool { logPages >= writerPages / 4 * 3 }
     /// Checkpoint thread only: the last failure logged (at most one line per 10 s).
     private var lastFailureLogMs: Int64 = 0
 
@@ -51,6 +56,7 @@ final class WALCheckpointer: @unchecked Sendable {
         sqlite3_wal_hook(db.handle, { context, db, _, pages in
             guard let context else { return SQLITE_OK }
             let checkpointer = Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue()
+            checkpointer.logPages = pages
             if pages >= checkpointer.writerPages {
                 // FULL waits (busy timeout) for a pass of the checkpoint thread to end, then copies the rest:
                 // the next commit can restart the log.

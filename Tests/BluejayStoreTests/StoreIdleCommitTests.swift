@@ -75,6 +75,23 @@ final class StoreIdleCommitTests: StoreTestCase {
         XCTAssertEqual(upsertHere("busy again"), false)
     }
 
+    /// A log near the length at which a commit runs the writer's own checkpoint (which waits for the checkpoint
+    /// thread): the writer thread commits, not the caller.
+    func testLogNearTheWritersCheckpointLeavesTheCommitToTheWriter() throws {
+        writer.close()
+        writer = try StoreWriter(path: dir + "/store.sqlite", logger: Logger(label: "t"), walPages: (wake: 1_000_000, writer: 40))
+        XCTAssertEqual(upsertHere("short log"), true, "idle, and the log is short")
+        var i = 0
+        while !writer.checkpointer.nearWritersCheckpoint && i < 1_000 {
+            try writer.perform { db in try Ledger.upsert(self.call("grow-\(i)"), in: db) }
+            i += 1
+        }
+        XCTAssertTrue(writer.checkpointer.nearWritersCheckpoint, "\(writer.checkpointer.logPages) pages after \(i) commits")
+        XCTAssertLessThan(writer.checkpointer.logPages, 40)
+        usleep(idle)
+        XCTAssertEqual(upsertHere("long log"), false)
+    }
+
     /// An operation that must be on disk is never synced on the caller's thread (an event loop would wait on the
     /// disk): the writer commits and syncs it.
     func testOnDiskOperationIsLeftToTheWriter() throws {
