@@ -9,6 +9,8 @@ final class LoopHandoff: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [() -> Void] = []
     private var spare: [() -> Void] = []
+    /// A drain is running its items. On the loop only.
+    private var draining = false
     /// Runs on the loop after each burst (and after work run at once), e.g. one flush for many writes.
     private let afterBurst: (() -> Void)?
 
@@ -22,10 +24,10 @@ final class LoopHandoff: @unchecked Sendable {
     func run(_ work: @escaping () -> Void) {
         if loop.inEventLoop {
             lock.lock()
-            let waiting = !pending.isEmpty
+            let waiting = draining || !pending.isEmpty
             if waiting { pending.append(work) }
             lock.unlock()
-            if waiting { return } // the hop that runs them is already queued
+            if waiting { return } // the drain under way, or the hop already queued, runs it after the others
             work()
             afterBurst?()
             return
@@ -37,12 +39,18 @@ final class LoopHandoff: @unchecked Sendable {
         if first { loop.execute { self.drain() } }
     }
 
+    /// Runs what was handed, in order, until nothing is left: work handed on the loop meanwhile runs after it.
     private func drain() {
-        lock.lock()
-        swap(&pending, &spare)
-        lock.unlock()
-        for work in spare { work() }
-        spare.removeAll(keepingCapacity: true)
+        draining = true
+        while true {
+            lock.lock()
+            swap(&pending, &spare)
+            lock.unlock()
+            if spare.isEmpty { break }
+            for work in spare { work() }
+            spare.removeAll(keepingCapacity: true)
+        }
+        draining = false
         afterBurst?()
     }
 }

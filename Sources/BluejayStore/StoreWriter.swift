@@ -113,6 +113,12 @@ public final class StoreWriter: @unchecked Sendable {
     private let syncCount = Atomic<Int>(0)
     /// Times the writer slept (each ends in a wake-up): for tests of what wakes it.
     var sleeps: Int { sleepCount.load(ordering: .sequentiallyConsistent) }
+    /// Whether the writer thread sleeps now: for tests that count its wake-ups from a quiet start.
+    var isAsleep: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return sleeping
+    }
     private let sleepCount = Atomic<Int>(0)
     private let commitCounter = Counter(label: "bluejay_sidecar_store_commits_total")
     private let syncCounter = Counter(label: "bluejay_sidecar_store_syncs_total")
@@ -205,7 +211,8 @@ public final class StoreWriter: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// Commits what is queued, then stops the thread. Later submissions fail with `StoreError.closed`.
+    /// Commits what is queued, then stops the thread. Later submissions fail with `StoreError.closed`. Not from a
+    /// completion: it waits for the commit that runs the completion.
     public func close() {
         condition.lock()
         stopping = true
@@ -252,11 +259,12 @@ public final class StoreWriter: @unchecked Sendable {
                 return
             }
             let batch = takeBatch()
+            let sync = unsyncedOverdue || batch.contains { $0.durability == .onDisk }
             lastCommitAt = Date()
             committing = true
             held = true
             condition.unlock()
-            commit(batch)
+            commit(batch, sync: sync)
         }
     }
 
@@ -267,8 +275,8 @@ public final class StoreWriter: @unchecked Sendable {
         condition.lock()
         let now = Date()
         guard !queue.isEmpty, !committing, !stopping, urgentOnDisk == 0, queuedWeight < Self.maxBatch,
-              now >= lastCommitAt.addingTimeInterval(idleCommitMs / 1000), !unsyncedOverdue, !checkpointer.nearWritersCheckpoint,
-              !queue.contains(where: { $0.durability == .onDisk }) else {
+              now >= lastCommitAt.addingTimeInterval(idleCommitMs / 1000), !unsyncedOverdue, failingSinceMs == nil,
+              !checkpointer.nearWritersCheckpoint, !queue.contains(where: { $0.durability == .onDisk }) else {
             wakeWriterIfDue()
             condition.unlock()
             return
@@ -277,17 +285,18 @@ public final class StoreWriter: @unchecked Sendable {
         lastCommitAt = now
         committing = true
         condition.unlock()
-        commit(batch)
+        commit(batch, sync: false) // decided here, under the lock: a sync falling due meanwhile is the writer's
         condition.lock()
         committing = false
         wakeWriterIfDue()
         condition.unlock()
     }
 
-    /// Under `condition`: signals a sleeping writer when something falls due before it wakes (or it stops).
+    /// Under `condition`: signals a sleeping writer when something falls due before it wakes. When stopping, wakes
+    /// every waiter: `close()` waits on the same condition, and a single signal could wake it instead of the writer.
     private func wakeWriterIfDue() {
+        if stopping { return condition.broadcast() }
         guard sleeping else { return }
-        if stopping { return condition.signal() }
         guard !committing, let due = nextDue else { return }
         if sleepUntil.map({ due < $0 }) ?? true { condition.signal() }
     }
@@ -346,11 +355,11 @@ public final class StoreWriter: @unchecked Sendable {
         sleeping = false
     }
 
-    private func commit(_ batch: [Pending]) {
+    /// `sync`: decided by the committing thread under `condition` when it took the batch.
+    private func commit(_ batch: [Pending], sync: Bool) {
         var results = [Error?](repeating: nil, count: batch.count)
         // SQLite syncs the log in the commit (synchronous=FULL) when an operation must be on disk, or when
         // earlier commits have waited `maxUnsyncedMs` for a sync; otherwise (NORMAL) it only writes it.
-        let sync = unsyncedOverdue || batch.contains { $0.durability == .onDisk }
         let changesBefore = sqlite3_total_changes64(db.handle)
         do {
             if sync != syncingCommits {

@@ -30,11 +30,13 @@ final class WALCheckpointer: @unchecked Sendable {
     private var copied: Int32 = 0
     private var stopping = false
     private var stopped = false
-    /// The log's length after the last commit, in pages. The committing thread's (`StoreWriter.committing`).
-    private(set) var logPages: Int32 = 0
-    /// The log is past three quarters of `writerPages`: a commit may soon run the writer's own checkpoint, which
-    /// waits for the checkpoint thread, so no event loop should be the one to commit (`StoreWriter.commitIfIdle`).
-    var nearWritersCheckpoint: Bool { logPages >= writerPages / 4 * 3 }
+    /// The log's length after the last commit, in pages (nil before the first: a log left by a crash may be long).
+    /// The committing thread's (`StoreWriter.committing`).
+    private(set) var logPages: Int32?
+    /// The log is past three quarters of `writerPages`, or its length is not known yet: a commit may soon run the
+    /// writer's own checkpoint, which waits for the checkpoint thread, so no event loop should be the one to commit
+    /// (`StoreWriter.commitIfIdle`).
+    var nearWritersCheckpoint: Bool { logPages.map { $0 >= writerPages / 4 * 3 } ?? true }
     /// Checkpoint thread only: the last failure logged (at most one line per 10 s).
     private var lastFailureLogMs: Int64 = 0
 
