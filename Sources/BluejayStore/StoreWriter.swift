@@ -130,7 +130,8 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// `walPages`: WAL lengths that start a checkpoint (small in tests, to see the log restart).
-    init(path: String, logger: Logger, walPages: (wake: Int32, writer: Int32), idleCommitMs: Double = StoreWriter.idleCommitMs) throws {
+    init(path: String, logger: Logger, walPages: (wake: Int32, writer: Int32),
+         idleCommitMs: Double = StoreWriter.idleCommitMs) throws {
         self.path = path
         self.idleCommitMs = idleCommitMs
         self.logger = logger
@@ -155,9 +156,10 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// Queues `operation`; `completion` runs on the thread that committed (the writer's, or a `commitIfIdle`
-    /// caller's) after the transaction holding it committed (nil) or failed (the error). Operations run in submission order. `singleStatement`: the operation
-    /// writes with at most one SQL statement (reads and checks aside), so a failure leaves nothing behind
-    /// without a savepoint around it; the hot paths (agent records, SIP call state) say so.
+    /// caller's) after the transaction holding it committed (nil) or failed (the error). Operations run in
+    /// submission order. `singleStatement`: the operation writes with at most one SQL statement (reads and checks
+    /// aside), so a failure leaves nothing behind without a savepoint around it; the hot paths (agent records, SIP
+    /// call state) say so.
     ///
     /// `deferrable`: nothing waits on this operation's durability (bookkeeping such as a delivery's outcome or a
     /// SIP-derived event), so it does not start a commit of its own: it joins the next one, or is committed
@@ -269,12 +271,13 @@ public final class StoreWriter: @unchecked Sendable {
     }
 
     /// Commits what is queued on the calling thread, if the store is idle (`idleCommitMs`), nothing queued must be
-    /// synced and the log is not near the writer's own checkpoint; else leaves it to the writer thread and wakes it if it sleeps past when the queue is due.
-    /// For an event loop, at the end of a tick that submitted `committedHere` operations: completions run here.
+    /// synced and the log is not near the writer's own checkpoint; else leaves it to the writer thread, and wakes
+    /// it if it sleeps past when the queue is due. For an event loop, at the end of a tick that submitted
+    /// `committedHere` operations: completions run here.
     public func commitIfIdle() {
         condition.lock()
         let now = Date()
-        guard !queue.isEmpty, !committing, !stopping, urgentOnDisk == 0, queuedWeight < Self.maxBatch,
+        guard !queue.isEmpty, !committing, !stopping, queuedWeight < Self.maxBatch,
               now >= lastCommitAt.addingTimeInterval(idleCommitMs / 1000), !unsyncedOverdue, failingSinceMs == nil,
               !checkpointer.nearWritersCheckpoint, !queue.contains(where: { $0.durability == .onDisk }) else {
             wakeWriterIfDue()
