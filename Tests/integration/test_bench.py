@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,53 @@ def test_bench_runs_end_to_end(tmp_path: Path, require_sidecar_bin: Path, requir
     text = reports[0].read_text()
     for heading in ("## Call cost and capacity", "## Ledger ingest", "## Flush latency", "## Scale", "## Parser overhead"):
         assert heading in text, text
+
+
+def _processes_naming(text: str) -> dict[int, str]:
+    """Running processes whose command line contains `text`: pid → command line."""
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in args:
+            found[int(cmdline.parent.name)] = args
+    return found
+
+
+def _sidecars(run_dir: str) -> list[str]:
+    return [args for args in _processes_naming(run_dir).values() if "bluejay-sidecar" in args]
+
+
+@pytest.mark.timeout(120)
+def test_bench_stopped_by_sigterm_leaves_no_server_running(tmp_path: Path, require_sidecar_bin: Path,
+                                                           require_sipp: None) -> None:
+    """Its servers run in sessions of their own: SIGTERM to the script must still stop them."""
+    run_dir = str(tmp_path / "out")
+    log_path = tmp_path / "bench.log"
+    with log_path.open("w") as log:
+        bench = subprocess.Popen([sys.executable, str(ROOT / "bench" / "run"), "--parts", "calls", "--peers", "sidecar",
+                                  "--rates", "200", "--probe", "", "--step-seconds", "60", "--no-build",
+                                  "--sidecar-bin", str(require_sidecar_bin), "--out", run_dir],
+                                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
+    try:
+        deadline = time.monotonic() + 60
+        while not _sidecars(run_dir) and time.monotonic() < deadline:
+            assert bench.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        assert _sidecars(run_dir), "the bench's sidecar never started"
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(timeout=45) == 128 + signal.SIGTERM, log_path.read_text()[-3000:]
+        deadline = time.monotonic() + 10
+        while _processes_naming(run_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_naming(run_dir) == {}, "left running after SIGTERM"
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+        for pid in _processes_naming(run_dir):  # what a failure left behind
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
