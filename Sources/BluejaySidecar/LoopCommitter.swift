@@ -7,7 +7,7 @@ import NIOCore
 /// a wake-up and the loop another for the completion, more CPU than the commits. Under load the store is never
 /// idle that long, and the writer thread batches as before.
 final class LoopCommitter {
-    let writer: StoreWriter
+    private let writer: StoreWriter
     private let loop: EventLoop
     /// A `commitIfIdle` is queued for the end of this tick. On `loop` only.
     private var scheduled = false
