@@ -60,8 +60,9 @@ def _processes_naming(text: str) -> dict[int, str]:
     return found
 
 
-def _sidecars(run_dir: str) -> list[str]:
-    return [args for args in _processes_naming(run_dir).values() if "bluejay-sidecar" in args]
+def _running(program: str, run_dir: str) -> bool:
+    """Whether a process of the run runs `program` (the script's own command line names the directory too)."""
+    return any(args.split(" ", 1)[0].endswith(program) for args in _processes_naming(run_dir).values())
 
 
 @pytest.mark.timeout(120)
@@ -76,11 +77,12 @@ def test_bench_stopped_by_sigterm_leaves_no_server_running(tmp_path: Path, requi
                                   "--sidecar-bin", str(require_sidecar_bin), "--out", run_dir],
                                  stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
     try:
+        # Calls under way: the sidecar, nginx and SIPp all run.
         deadline = time.monotonic() + 60
-        while not _sidecars(run_dir) and time.monotonic() < deadline:
+        while not (_running("bluejay-sidecar", run_dir) and _running("sipp", run_dir)) and time.monotonic() < deadline:
             assert bench.poll() is None, log_path.read_text()[-3000:]
             time.sleep(0.2)
-        assert _sidecars(run_dir), "the bench's sidecar never started"
+        assert _running("bluejay-sidecar", run_dir) and _running("sipp", run_dir), "the bench's calls never began"
         bench.send_signal(signal.SIGTERM)
         assert bench.wait(timeout=45) == 128 + signal.SIGTERM, log_path.read_text()[-3000:]
         deadline = time.monotonic() + 10
