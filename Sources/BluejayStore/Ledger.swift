@@ -6,7 +6,20 @@ public enum Ledger {
         ended_at, ended_by, end_reason, state, sip_headers, flush_state
         """
 
+    /// A call's later states change no indexed column, so they go in as an UPDATE of the columns that move: it
+    /// writes the row's page alone, where the upsert also rewrites the call's entries in `calls_sim` and
+    /// `calls_open` (three pages to the log for one, one of them at a random place in a large index). The first
+    /// write of a call, or one naming a new simulation result id or flush state, takes the upsert. Either way one
+    /// statement changes the store: an UPDATE that matches no row writes nothing.
     public static func upsert(_ call: StoredCall, in db: SQLiteConnection) throws {
+        try db.statement("""
+            UPDATE calls SET remote_tag=?1, answered_at=?2, ended_at=?3, ended_by=?4, end_reason=?5, state=?6
+            WHERE call_id=?7 AND flush_state=?8 AND (?9 IS NULL OR simulation_result_id IS ?9)
+            """)
+            .bind(1, call.remoteTag).bind(2, call.answeredAtMs).bind(3, call.endedAtMs).bind(4, call.endedBy)
+            .bind(5, call.endReason).bind(6, call.state.rawValue).bind(7, call.callID).bind(8, call.flushState.rawValue)
+            .bind(9, call.simulationResultID).run()
+        guard db.changes == 0 else { return }
         let stmt = try db.statement("""
             INSERT INTO calls(\(callColumns), record_floor)
             VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,(SELECT coalesce(max(id), 0) FROM records))

@@ -3,7 +3,8 @@ import CSQLite
 /// The store's tables. Versioned with `PRAGMA user_version` so later releases can migrate forward.
 enum StoreSchema {
     /// 2: `records` lost its index on the call (`RecordLocator` says why) and `calls` gained `record_floor`.
-    static let version: Int64 = 2
+    /// 3: `calls_flush` (every call, by flush state) became `calls_open` (the open calls alone).
+    static let version: Int64 = 3
 
     static let statements: [String] = [
         """
@@ -26,7 +27,9 @@ enum StoreSchema {
             record_floor INTEGER NOT NULL DEFAULT 0
         )
         """,
-        "CREATE INDEX IF NOT EXISTS calls_flush ON calls(flush_state)",
+        // Only `flush_state='open'` is looked up (start-up, prune), so only open calls are indexed: a flush deletes
+        // the call's entry instead of moving it, and the index stays as small as the live calls.
+        "CREATE INDEX IF NOT EXISTS calls_open ON calls(invited_at) WHERE flush_state='open'",
         "CREATE INDEX IF NOT EXISTS calls_sim ON calls(simulation_result_id)",
         """
         CREATE TABLE IF NOT EXISTS records(
@@ -97,6 +100,11 @@ enum StoreSchema {
         "DROP INDEX IF EXISTS records_call",
     ]
 
+    /// Schema 2's `calls_flush` indexed every call; `statements` creates `calls_open` in its place.
+    static let fromVersion2: [String] = [
+        "DROP INDEX IF EXISTS calls_flush",
+    ]
+
     /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.
     /// (`StoreWriter` lowers it to NORMAL for a commit no one is told about, and syncs the log later.)
     /// Creates the tables or migrates an older store forward; a store of a newer release is refused, not rewritten.
@@ -110,6 +118,7 @@ enum StoreSchema {
         // Run even when the schema is current: the write proves at start-up that the store can be written.
         try db.transaction {
             if found == 1 { for sql in fromVersion1 { try db.execute(sql) } }
+            if found == 1 || found == 2 { for sql in fromVersion2 { try db.execute(sql) } }
             for sql in statements { try db.execute(sql) }
             try db.execute("PRAGMA user_version=\(version)")
         }
