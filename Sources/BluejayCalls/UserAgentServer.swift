@@ -157,10 +157,9 @@ public final class UserAgentServer {
             logger.warning("refused a second final response", metadata: ["call_id": "\(tx.callID)", "first": "\(final)", "second": "\(status)"])
             return nil
         }
-        let response = tx.request.makeResponse(status: status, reason: reason, toTag: toTag, received: tx.received,
-                                               rport: tx.rport, headers: headers + serverHeader,
-                                               contentType: contentType, body: body)
-        let bytes = response.serialize()
+        let bytes = tx.request.responseBytes(status: status, reason: reason, toTag: toTag, received: tx.received,
+                                             rport: tx.rport, headers: headers + serverHeader,
+                                             contentType: contentType, body: body)
         tx.lastResponse = bytes
         environment.send(bytes, to: tx.destination)
         metrics.message(outbound: true, method: tx.key.method, code: status)

@@ -95,6 +95,22 @@ struct SIPHeaderIndex {
         }
     }
 
+    /// Appends the value as `value(_:)` gives it (unfolded, runs of SP/HTAB collapsed, trimmed): a response
+    /// copies its request's headers this way.
+    func appendValue(_ entry: Entry, to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = entry.valueStart
+            var stop = entry.valueEnd
+            while start < stop, Self.isLWS(buffer[start]) { start += 1 }
+            while stop > start, Self.isLWS(buffer[stop - 1]) { stop -= 1 }
+            if Self.hasRunToCollapse(buffer, start, stop) {
+                out.append(contentsOf: value(entry).utf8)
+            } else {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<stop]))
+            }
+        }
+    }
+
     /// Whether the name is `lowercaseName` (ASCII, no compact form applied) ignoring ASCII case.
     func nameIs(_ entry: Entry, _ lowercaseName: StaticString) -> Bool {
         entry.nameEnd - entry.nameStart == lowercaseName.utf8CodeUnitCount && nameHasPrefix(entry, lowercaseName)

@@ -33,7 +33,10 @@ extension SIPMessage {
     /// libosip2 can write its From and To back (a 400 without them would not parse at the other end either).
     func outcome(_ error: SIPParseError?) -> SIPParseOutcome {
         guard let error else { return .message(self) }
-        if isRequest, topVia != nil, !addressTooShortToWriteBack { return .badRequest(self, error) }
+        if isRequest, topVia != nil, !addressTooShortToWriteBack {
+            refused = true
+            return .badRequest(self, error)
+        }
         return .drop(error)
     }
 

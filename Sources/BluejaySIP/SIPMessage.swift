@@ -17,10 +17,17 @@ public final class SIPMessage {
     /// be recovered for a 400 (see `SIPMessage.parse`).
     let requestLineRecovered: Bool
 
+    /// Whether `headerIndex` holds the headers as received (not as libosip2 would write them).
+    let arrivedWithHeaders: Bool
+
+    /// Parsed only to be answered with a 400: its headers as received may be what made it wrong.
+    var refused = false
+
     /// `headers` indexes the header section as received; nil for messages built here.
     init(osip: UnsafeMutablePointer<osip_message_t>, headers: SIPHeaderIndex?, requestLineRecovered: Bool = false) {
         self.osip = osip
         self.requestLineRecovered = requestLineRecovered
+        arrivedWithHeaders = headers != nil
         if let headers { headerIndex = headers }
     }
 

@@ -94,10 +94,26 @@ final class SIPLoopEnvironment: UASEnvironment {
             } else {
                 address = try SocketAddress.makeAddressResolvingHost(destination.host, port: destination.port)
             }
-            channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+            channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+            flushSoon(channel)
         } catch {
             logger.warning("cannot send SIP response", metadata: ["to": "\(destination.host):\(destination.port)", "error": "\(error)"])
         }
+    }
+
+    /// UDP channels written since the last flush. Datagrams answered in one pass of the loop (a burst of
+    /// reads, a drain of store completions) leave in one flush, which NIO sends with one sendmmsg(2).
+    private var unflushed: [Channel] = []
+
+    /// Flushes `channel` once the loop has finished what it is doing: after the read burst or the task under way.
+    private func flushSoon(_ channel: Channel) {
+        if unflushed.isEmpty {
+            loop.execute { [self] in
+                for channel in unflushed { channel.flush() } // a flush sends; it never calls back into `send`
+                unflushed.removeAll(keepingCapacity: true)
+            }
+        }
+        if !unflushed.contains(where: { $0 === channel }) { unflushed.append(channel) }
     }
 
     static func connects(_ channel: Channel, to destination: SIPDestination) -> Bool {
