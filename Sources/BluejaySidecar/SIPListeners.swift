@@ -14,9 +14,6 @@ enum SIPListeners {
     /// the rest and callers retransmit 500 ms later. Linux caps it at net.core.rmem_max.
     static let receiveBufferBytes: SocketOptionValue = 4 << 20
 
-    /// Datagrams read per recvmmsg(2) call: under load the loop reads a burst in a few calls instead of one each.
-    static let vectorReadCount = 8
-
     /// `receive` gets every datagram / framed message with its peer, on the SIP loop.
     static func bind(_ addresses: [ListenAddress], receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment,
                      filter: SIPSourceFilter, tls: LiveTLSIdentity?, logger: Logger) throws -> [Channel] {
@@ -28,11 +25,10 @@ enum SIPListeners {
                 var bootstrap = DatagramBootstrap(group: environment.loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelOption(.socketOption(.so_rcvbuf), value: receiveBufferBytes)
-                    // recvmmsg(2): up to `vectorReadCount` datagrams per call, each in its own slice of the buffer,
-                    // a slice as large as the largest datagram (NIO cuts the buffer into equal slices).
-                    .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
-                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: vectorReadCount * (SIPMessage.maxSize + 1)))
-                    .channelOption(.maxMessagesPerRead, value: 4)
+                    // One datagram per recvmsg(2). NIO's recvmmsg cuts one buffer into equal slices, each of which
+                    // must hold the largest datagram: that 512 KB buffer cost more in page faults than it saved.
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPMessage.maxSize + 1))
+                    .channelOption(.maxMessagesPerRead, value: 16)
                     .channelInitializer { channel in
                         let id = environment.register(channel, udpListenerV6: v6)
                         let handler = SIPDatagramHandler(receive: receive, channelID: id, localPort: channel.localAddress?.port ?? address.port,
