@@ -85,13 +85,14 @@ public enum SIPProbe {
         invariant(wire.starts(with: Array("SIP/2.0 400 ".utf8)), "the 400 does not start with its status line")
     }
 
-    /// The UAS's answer to a request: a 200 with an SDP answer for an offer, as for an INVITE.
+    /// The UAS's answer to a request: a 200 with an SDP answer for an offer, as for an INVITE, built as
+    /// `UserAgentServer.respond` builds it (copied from the request's headers where the copy can stand for
+    /// libosip2's response).
     private static func answer(_ m: SIPMessage) {
         let sdp = m.body.isEmpty ? nil : SDPAnswer.answer(to: m.body, localAddress: "192.0.2.7", sessionID: 42)
-        let response = m.makeResponse(status: 200, toTag: "fuzz-tag", received: "192.0.2.7", rport: 5070,
-                                      headers: [("Contact", "<sip:fuzz@192.0.2.7:5060>"), ("Server", "fuzz")],
-                                      contentType: sdp == nil ? nil : "application/sdp", body: sdp ?? [])
-        let wire = response.serialize()
+        let wire = m.responseBytes(status: 200, toTag: "fuzz-tag", received: "192.0.2.7", rport: 5070,
+                                   headers: [("Contact", "<sip:fuzz@192.0.2.7:5060>"), ("Server", "fuzz")],
+                                   contentType: sdp == nil ? nil : "application/sdp", body: sdp ?? [])
         guard case .message(let parsed) = SIPMessage.parse(wire) else {
             invariant(false, "our 200 does not parse:\n\(String(decoding: wire, as: UTF8.self))")
             return
