@@ -16,6 +16,19 @@ enum ASCII {
     @inline(__always)
     static func lower(_ byte: UInt8) -> UInt8 { (byte >= 65 && byte <= 90) ? byte | 0x20 : byte }
 
+    /// Whether `bytes` begin with `lowercasePrefix` (ASCII), ignoring ASCII case: header and parameter names
+    /// are compared in place this way.
+    static func hasPrefix(_ bytes: ArraySlice<UInt8>, lowercase lowercasePrefix: StaticString) -> Bool {
+        guard bytes.count >= lowercasePrefix.utf8CodeUnitCount else { return false }
+        let wanted = lowercasePrefix.utf8Start
+        var i = bytes.startIndex
+        for offset in 0..<lowercasePrefix.utf8CodeUnitCount {
+            guard lower(bytes[i]) == wanted[offset] else { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// RFC 3261 `token` characters (method names, header names, parameter names).
     static func isTokenChar(_ byte: UInt8) -> Bool {
         switch byte {

@@ -118,12 +118,7 @@ struct SIPHeaderIndex {
 
     /// Whether the name starts with `lowercasePrefix` (ASCII) ignoring ASCII case.
     func nameHasPrefix(_ entry: Entry, _ lowercasePrefix: StaticString) -> Bool {
-        guard entry.nameEnd - entry.nameStart >= lowercasePrefix.utf8CodeUnitCount else { return false }
-        let wanted = lowercasePrefix.utf8Start
-        for offset in 0..<lowercasePrefix.utf8CodeUnitCount where ASCII.lower(bytes[entry.nameStart + offset]) != wanted[offset] {
-            return false
-        }
-        return true
+        ASCII.hasPrefix(bytes[entry.nameStart..<entry.nameEnd], lowercase: lowercasePrefix)
     }
 
     /// Whether the name equals `other` (UTF-8) once both are ASCII-lowercased and compared as Strings. Bytes

@@ -188,13 +188,6 @@ extension SIPMessage {
     }
 
     private static func isParam(_ name: ArraySlice<UInt8>, _ lowercase: StaticString) -> Bool {
-        guard name.count == lowercase.utf8CodeUnitCount else { return false }
-        let wanted = lowercase.utf8Start
-        var offset = 0
-        for byte in name {
-            guard ASCII.lower(byte) == wanted[offset] else { return false }
-            offset += 1
-        }
-        return true
+        name.count == lowercase.utf8CodeUnitCount && ASCII.hasPrefix(name, lowercase: lowercase)
     }
 }
