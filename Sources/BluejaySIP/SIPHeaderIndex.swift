@@ -70,43 +70,50 @@ struct SIPHeaderIndex {
     /// which also keeps values stable across libosip2's serialisation (it writes a fold as a run of spaces).
     func value(_ entry: Entry) -> String {
         bytes.withUnsafeBufferPointer { buffer in
-            var start = entry.valueStart
-            var stop = entry.valueEnd
-            while start < stop, Self.isLWS(buffer[start]) { start += 1 }
-            while stop > start, Self.isLWS(buffer[stop - 1]) { stop -= 1 }
+            let (start, stop) = Self.trimmed(entry, buffer)
             // The common case, one line without a run to collapse: the String straight from the bytes.
             if !Self.hasRunToCollapse(buffer, start, stop) {
                 return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<stop]), as: UTF8.self)
             }
             var value: [UInt8] = []
             value.reserveCapacity(stop - start)
-            var lastWasSpace = false
-            for index in start..<stop {
-                let byte = buffer[index]
-                if Self.isLWS(byte) {
-                    if !lastWasSpace { value.append(ASCII.space) }
-                    lastWasSpace = true
-                } else {
-                    value.append(byte)
-                    lastWasSpace = false
-                }
-            }
+            Self.appendCollapsed(buffer, start, stop, to: &value)
             return String(decoding: value, as: UTF8.self)
         }
     }
 
-    /// Appends the value as `value(_:)` gives it (unfolded, runs of SP/HTAB collapsed, trimmed): a response
-    /// copies its request's headers this way.
+    /// Appends the value as `value(_:)` gives it: a response copies its request's headers this way.
     func appendValue(_ entry: Entry, to out: inout [UInt8]) {
         bytes.withUnsafeBufferPointer { buffer in
-            var start = entry.valueStart
-            var stop = entry.valueEnd
-            while start < stop, Self.isLWS(buffer[start]) { start += 1 }
-            while stop > start, Self.isLWS(buffer[stop - 1]) { stop -= 1 }
+            let (start, stop) = Self.trimmed(entry, buffer)
             if Self.hasRunToCollapse(buffer, start, stop) {
-                out.append(contentsOf: value(entry).utf8)
+                Self.appendCollapsed(buffer, start, stop, to: &out)
             } else {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<stop]))
+            }
+        }
+    }
+
+    /// The value's bounds without the LWS around it.
+    private static func trimmed(_ entry: Entry, _ buffer: UnsafeBufferPointer<UInt8>) -> (Int, Int) {
+        var start = entry.valueStart
+        var stop = entry.valueEnd
+        while start < stop, isLWS(buffer[start]) { start += 1 }
+        while stop > start, isLWS(buffer[stop - 1]) { stop -= 1 }
+        return (start, stop)
+    }
+
+    /// `buffer[start..<stop]` with each run of LWS written as one SP.
+    private static func appendCollapsed(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ stop: Int, to out: inout [UInt8]) {
+        var lastWasSpace = false
+        for index in start..<stop {
+            let byte = buffer[index]
+            if isLWS(byte) {
+                if !lastWasSpace { out.append(ASCII.space) }
+                lastWasSpace = true
+            } else {
+                out.append(byte)
+                lastWasSpace = false
             }
         }
     }

@@ -4,6 +4,10 @@ extension SIPMessage {
     /// Methods whose 1xx/2xx responses create a dialog (RFC 3261 §12.1, RFC 6665 §4.3, RFC 3515).
     private static let dialogCreatingMethods: Set<String> = ["INVITE", "SUBSCRIBE", "REFER", "NOTIFY"]
 
+    /// Whether a response of `status` to this request carries its Record-Route (RFC 3261 §12.1.1: 101-299 to a
+    /// dialog-creating request).
+    func copiesRecordRoutes(status: Int) -> Bool { (101...299).contains(status) && Self.dialogCreatingMethods.contains(method) }
+
     /// Builds a response to this request with libosip2 (RFC 3261 §8.2.6.2): every Via in order, From,
     /// To, Call-ID and CSeq cloned; Record-Route cloned for dialog-creating 101-299 responses
     /// (RFC 3261 §12.1.1: "18x/2xx" in practice); `toTag` added only when To has no tag yet.
@@ -43,7 +47,7 @@ extension SIPMessage {
             osip_uri_param_add(to.field(\.gen_params), OSIP.strdup("tag"), OSIP.strdup(toTag))
         }
 
-        if (101...299).contains(status), Self.dialogCreatingMethods.contains(method) {
+        if copiesRecordRoutes(status: status) {
             for route in OSIP.elements(UnsafePointer(osip.field(\.record_routes)), as: osip_record_route_t.self) {
                 var copy: UnsafeMutablePointer<osip_record_route_t>?
                 if osip_from_clone(route, &copy) == 0, let copy {
@@ -70,8 +74,8 @@ extension SIPMessage {
     /// Headers libosip2 models (Contact, Allow, ...) go through its parser so they serialise in their
     /// canonical place; the rest are stored verbatim so their spelling survives.
     private static func append(header name: String, value: String, to response: UnsafeMutablePointer<osip_message_t>) {
+        if isContentLength(name) { return }
         let lower = ASCII.lowercased(name)
-        if lower == "content-length" || lower == "l" { return }
         if SIPHeaderField.knownToOSIP.contains(lower) {
             var cName = Array(lower.utf8CString)
             var cValue = Array(value.utf8CString)
@@ -116,4 +120,7 @@ extension SIPMessage {
             osip_uri_param_add(list, OSIP.strdup(name), OSIP.strdup(value))
         }
     }
+
+    /// Content-Length (or `l`): both builders write it from the body, so one given is dropped.
+    static func isContentLength(_ name: String) -> Bool { SIPHeaderField.canonicalName(name) == "content-length" }
 }

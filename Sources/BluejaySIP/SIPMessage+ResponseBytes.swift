@@ -22,7 +22,7 @@ extension SIPMessage {
     /// The copy, or nil where it cannot stand for libosip2's response.
     func copiedResponse(status: Int, reason: String, toTag: String?, received: String?, rport: Int?,
                         headers extra: [(String, String)], contentType: String?, body: [UInt8]) -> [UInt8]? {
-        guard isRequest, !requestLineRecovered, !refused, arrivedWithHeaders, (100...699).contains(status),
+        guard isRequest, !refused, arrivedWithHeaders, (100...699).contains(status),
               Self.isOneLine(reason), contentType.map(Self.isOneLine) ?? true,
               extra.allSatisfy({ Self.isOneLine($0.0) && Self.isOneLine($0.1) }) else { return nil }
         let index = headerIndex
@@ -56,7 +56,7 @@ extension SIPMessage {
         out.append(ASCII.space)
         out.append(contentsOf: reason.utf8)
         out.append(contentsOf: Self.crlf)
-        let copiesRoutes = (101...299).contains(status) && Self.dialogCreating.contains(method)
+        let copiesRoutes = copiesRecordRoutes(status: status)
         for entry in index.entries {
             if entry.nameStart == top.nameStart {
                 Self.name(&out, "Via")
@@ -80,7 +80,7 @@ extension SIPMessage {
         out.append(contentsOf: Self.crlf)
         Self.line(&out, "Call-ID", index, callID)
         Self.line(&out, "CSeq", index, cseq)
-        for (name, value) in extra where !Self.isContentLength(name) { // computed from the body, as makeResponse does
+        for (name, value) in extra where !Self.isContentLength(name) {
             Self.line(&out, name, value)
         }
         if let contentType { Self.line(&out, "Content-Type", contentType) }
@@ -91,7 +91,6 @@ extension SIPMessage {
     }
 
     private static let crlf: [UInt8] = [ASCII.cr, ASCII.lf]
-    private static let dialogCreating: Set<String> = ["INVITE", "SUBSCRIBE", "REFER", "NOTIFY"]
 
     /// Header names as libosip2 writes them, whatever form (compact, other case) the request used.
     private static func name(_ out: inout [UInt8], _ name: String) {
@@ -114,12 +113,6 @@ extension SIPMessage {
 
     private static func isOneLine(_ text: String) -> Bool {
         !text.utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf || $0 == 0 })
-    }
-
-    private static func isContentLength(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        if utf8.count == 1 { return ASCII.lower(utf8.first!) == UInt8(ascii: "l") }
-        return utf8.count == 14 && zip(utf8, "content-length".utf8).allSatisfy { ASCII.lower($0) == $1 }
     }
 
     /// `;name=` with nothing after it: `makeResponse` writes such a parameter without its `=`.
