@@ -77,20 +77,30 @@ struct SIPHeaderIndex {
             }
             var value: [UInt8] = []
             value.reserveCapacity(stop - start)
-            Self.appendCollapsed(buffer, start, stop, to: &value)
+            var lastWasSpace = false
+            for index in start..<stop {
+                let byte = buffer[index]
+                if Self.isLWS(byte) {
+                    if !lastWasSpace { value.append(ASCII.space) }
+                    lastWasSpace = true
+                } else {
+                    value.append(byte)
+                    lastWasSpace = false
+                }
+            }
             return String(decoding: value, as: UTF8.self)
         }
     }
 
-    /// Appends the value as `value(_:)` gives it: a response copies its request's headers this way.
-    func appendValue(_ entry: Entry, to out: inout [UInt8]) {
+    /// Appends the value, trimmed, if it is `value(_:)` as received: one line with no run of SP/HTAB. A response
+    /// copies its request's headers this way; a value that `value(_:)` would collapse may be one libosip2 keeps as
+    /// it is (a Call-ID is compared byte for byte), so it is not copied (false, nothing appended).
+    func appendVerbatim(_ entry: Entry, to out: inout [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { buffer in
             let (start, stop) = Self.trimmed(entry, buffer)
-            if Self.hasRunToCollapse(buffer, start, stop) {
-                Self.appendCollapsed(buffer, start, stop, to: &out)
-            } else {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<stop]))
-            }
+            guard !Self.hasRunToCollapse(buffer, start, stop) else { return false }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<stop]))
+            return true
         }
     }
 
@@ -101,21 +111,6 @@ struct SIPHeaderIndex {
         while start < stop, isLWS(buffer[start]) { start += 1 }
         while stop > start, isLWS(buffer[stop - 1]) { stop -= 1 }
         return (start, stop)
-    }
-
-    /// `buffer[start..<stop]` with each run of LWS written as one SP.
-    private static func appendCollapsed(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ stop: Int, to out: inout [UInt8]) {
-        var lastWasSpace = false
-        for index in start..<stop {
-            let byte = buffer[index]
-            if isLWS(byte) {
-                if !lastWasSpace { out.append(ASCII.space) }
-                lastWasSpace = true
-            } else {
-                out.append(byte)
-                lastWasSpace = false
-            }
-        }
     }
 
     /// Whether the name is `lowercaseName` (ASCII, no compact form applied) ignoring ASCII case.

@@ -6,7 +6,8 @@ extension SIPMessage {
     /// instructions as parsing the request; a received request's headers are copied here from the bytes
     /// it came in, and only the top Via is edited (`received`, `rport`). Requests this copy cannot stand
     /// for exactly (refused ones, a header that occurs twice, a comment or quoted string in the top Via, an
-    /// empty parameter value in From or To) and values with a line break take `makeResponse`.
+    /// empty parameter value in a copied header, a copied value with a fold or a run of spaces) and values with a
+    /// line break take `makeResponse`.
     public func responseBytes(status: Int, reason: String? = nil, toTag: String? = nil,
                               received: String? = nil, rport: Int? = nil,
                               headers: [(String, String)] = [],
@@ -45,9 +46,7 @@ extension SIPMessage {
                 cseq = entry
             }
         }
-        guard let top, let from, let to, let callID, let cseq,
-              !Self.hasEmptyParamValue(index.bytes[from.valueStart..<from.valueEnd]),
-              !Self.hasEmptyParamValue(index.bytes[to.valueStart..<to.valueEnd]) else { return nil }
+        guard let top, let from, let to, let callID, let cseq else { return nil }
 
         var out: [UInt8] = []
         out.reserveCapacity(index.bytes.count + body.count + 256)
@@ -65,21 +64,20 @@ extension SIPMessage {
                 }
                 out.append(contentsOf: Self.crlf)
             } else if index.nameIs(entry, "via") || index.nameIs(entry, "v") {
-                Self.line(&out, "Via", index, entry)
+                guard Self.line(&out, "Via", index, entry) else { return nil }
             } else if copiesRoutes, index.nameIs(entry, "record-route") {
-                Self.line(&out, "Record-Route", index, entry)
+                guard Self.line(&out, "Record-Route", index, entry) else { return nil }
             }
         }
-        Self.line(&out, "From", index, from)
+        guard Self.line(&out, "From", index, from) else { return nil }
         Self.name(&out, "To")
-        index.appendValue(to, to: &out)
+        guard !Self.hasEmptyParamValue(index.bytes[to.valueStart..<to.valueEnd]), index.appendVerbatim(to, to: &out) else { return nil }
         if let toTag, self.toTag == nil {
             out.append(contentsOf: ";tag=".utf8)
             out.append(contentsOf: toTag.utf8)
         }
         out.append(contentsOf: Self.crlf)
-        Self.line(&out, "Call-ID", index, callID)
-        Self.line(&out, "CSeq", index, cseq)
+        guard Self.line(&out, "Call-ID", index, callID), Self.line(&out, "CSeq", index, cseq) else { return nil }
         for (name, value) in extra where !Self.isContentLength(name) {
             Self.line(&out, name, value)
         }
@@ -99,10 +97,14 @@ extension SIPMessage {
         out.append(ASCII.space)
     }
 
-    private static func line(_ out: inout [UInt8], _ name: String, _ index: SIPHeaderIndex, _ entry: SIPHeaderIndex.Entry) {
+    /// False when the value is not copied as received (`SIPHeaderIndex.appendVerbatim`) or has an empty
+    /// parameter value.
+    private static func line(_ out: inout [UInt8], _ name: String, _ index: SIPHeaderIndex, _ entry: SIPHeaderIndex.Entry) -> Bool {
+        guard !hasEmptyParamValue(index.bytes[entry.valueStart..<entry.valueEnd]) else { return false }
         Self.name(&out, name)
-        index.appendValue(entry, to: &out)
+        guard index.appendVerbatim(entry, to: &out) else { return false }
         out.append(contentsOf: crlf)
+        return true
     }
 
     private static func line(_ out: inout [UInt8], _ name: String, _ value: String) {
@@ -115,7 +117,8 @@ extension SIPMessage {
         !text.utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf || $0 == 0 })
     }
 
-    /// `;name=` with nothing after it: `makeResponse` writes such a parameter without its `=`.
+    /// `;name=` with nothing after it: `makeResponse` writes such a parameter without its `=` (From, To), or
+    /// libosip2 cannot read it back (a Via's `maddr=`).
     private static func hasEmptyParamValue(_ value: ArraySlice<UInt8>) -> Bool {
         var i = value.startIndex
         while i < value.endIndex {
@@ -145,7 +148,7 @@ extension SIPMessage {
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "(") || byte < ASCII.space { return false }
             if byte == ASCII.space { spaces += 1 }
         }
-        guard spaces == 1 else { return false }
+        guard spaces == 1, !hasEmptyParamValue(raw[start..<end]) else { return false }
         // The sent-protocol and sent-by, then each parameter.
         var i = start
         while i < end, raw[i] != UInt8(ascii: ";") { i += 1 }
