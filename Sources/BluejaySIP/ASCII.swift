@@ -42,6 +42,28 @@ enum ASCII {
 
     /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case. Reads the string's
     /// UTF-8 in place (header and parameter names are looked up this way on every message).
+    /// RFC 3261 token: one or more token characters.
+    static func isToken(_ pointer: UnsafePointer<CChar>) -> Bool {
+        var i = 0
+        while pointer[i] != 0 {
+            guard isTokenChar(UInt8(bitPattern: pointer[i])) else { return false }
+            i += 1
+        }
+        return i > 0
+    }
+
+    /// Whether a C string holds a space, a control byte or one of `delimiters`: text libosip2 took as one field
+    /// that it would write back as more than one.
+    static func containsSpaceOrControl(_ pointer: UnsafePointer<CChar>, or delimiters: StaticString) -> Bool {
+        var i = 0
+        while pointer[i] != 0 {
+            let byte = UInt8(bitPattern: pointer[i])
+            if byte <= space || byte == 127 || delimiters.withUTF8Buffer({ $0.contains(byte) }) { return true }
+            i += 1
+        }
+        return false
+    }
+
     static func equalsIgnoringCase(_ cString: UnsafePointer<CChar>, _ other: String) -> Bool {
         func compare<Bytes: Collection<UInt8>>(_ utf8: Bytes) -> Bool {
             var index = 0

@@ -12,6 +12,14 @@ extension SIPMessage {
     func validate(layout: SIPRawLayout, bytes: UnsafeRawBufferPointer) -> SIPParseError? {
         let m = osip.pointee
 
+        // libosip2 reads the start line and headers as a C string, so a NUL ends them for it while the header
+        // index reads on: the two would disagree on which headers the message has (a response copied from the
+        // index named a Via libosip2 never saw; found by fuzzing). RFC 3261's grammar has no NUL before the body.
+        if let base = bytes.baseAddress, layout.headersEnd > layout.start,
+           memchr(base + layout.start, 0, layout.headersEnd - layout.start) != nil {
+            return .invalid("NUL byte before the body")
+        }
+
         guard let via = OSIP.first(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self) else {
             return .missingHeader("Via")
         }
@@ -21,8 +29,8 @@ extension SIPMessage {
         for other in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self).dropFirst() where !SIPVia.isRoutable(other) {
             return .invalid("unusable Via")
         }
-        for any in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self) where !SIPVia.hasWritableParams(any) {
-            return .invalid("Via parameter value is neither a token nor a quoted string")
+        for any in OSIP.elements(UnsafePointer(osip.field(\.vias)), as: osip_via_t.self) {
+            if let fault = SIPVia.writeFault(any) { return .invalid(fault) }
         }
 
         // RFC 4475 §3.1.2.16 expects 505 here; we report `.invalid` (a 400). `version` has the value.
@@ -49,7 +57,7 @@ extension SIPMessage {
             return .invalid("bad CSeq number")
         }
         guard let cseqMethod = cseq.pointee.method, cseqMethod.pointee != 0,
-              Self.isToken(cseqMethod) else { return .invalid("bad CSeq method") }
+              ASCII.isToken(cseqMethod) else { return .invalid("bad CSeq method") }
         if isRequest, let method = m.sip_method, strcmp(method, cseqMethod) != 0 {
             return .invalid("CSeq method \(String(cString: cseqMethod)) does not match request method \(String(cString: method))")
         }
@@ -79,6 +87,17 @@ extension SIPMessage {
         }
         if let type = m.content_type {
             guard type.pointee.type != nil, type.pointee.subtype != nil, !valuelessParam(type) else { return .invalid("bad Content-Type") }
+        }
+        // libosip2 splits a multipart body into parts with headers of their own and writes a part back only if it
+        // can write its Content-Type, so a part typed `application/octet;-stream` made the whole message unwritable
+        // (found by fuzzing). Multipart bodies are rare: trying to write each part costs nothing on the hot path.
+        if let type = m.content_type?.pointee.type, ASCII.equalsIgnoringCase(type, "multipart") {
+            for part in OSIP.elements(UnsafePointer(osip.field(\.bodies)), as: osip_body_t.self) {
+                var text: UnsafeMutablePointer<CChar>?
+                var length = 0
+                guard osip_body_to_str(part, &text, &length) == 0 else { return .invalid("multipart body part libosip2 cannot write") }
+                OSIP.free(text)
+            }
         }
         // Accept holds media ranges libosip2 writes with the same function (an empty Accept, no type at all, is legal).
         for range in OSIP.elements(UnsafePointer(osip.field(\.accepts)), as: osip_accept_t.self) {
@@ -126,6 +145,12 @@ extension SIPMessage {
         func fault(_ uri: UnsafeMutablePointer<osip_uri_t>?) -> String? {
             guard let uri else { return nil }
             if let port = uri.pointee.port, ASCII.parseDigits(port, limit: 65_535) == nil { return "port" }
+            // libosip2 keeps the part after a scheme other than sip, sips or tel as it stands, so `Contact:rted: >`
+            // is the URI `rted: >`, written back as `<rted: >>`, which it refuses; `Contact:sipd: >` is the host `>`
+            // (both found by fuzzing). RFC 3986 has no space, quote or angle bracket in a URI.
+            if let opaque = uri.pointee.string, ASCII.containsSpaceOrControl(opaque, or: "\"<>") { return "with a space or angle bracket" }
+            if let host = uri.pointee.host, ASCII.containsSpaceOrControl(host, or: "\"<>") { return "with a space or angle bracket" }
+            if Self.hasEmptyPassword(uri) { return "password" }
             return Self.tooShortToWriteBack(uri) ? "too short to write back" : nil
         }
         if let what = fault(osip.pointee.from?.pointee.url) { return .invalid("bad From URI \(what)") }
@@ -136,6 +161,12 @@ extension SIPMessage {
         return nil
     }
 
+    /// libosip2 unescapes a password and drops what it cannot (`%m`, `%4`, `%00`), leaving an empty one it writes as
+    /// `sip:a:@h` and then refuses (found by fuzzing).
+    static func hasEmptyPassword(_ uri: UnsafeMutablePointer<osip_uri_t>) -> Bool {
+        uri.pointee.password.map { $0.pointee == 0 } ?? false
+    }
+
     /// A URI libosip2 would write as an address it refuses to read (`sip:a`, under 6 bytes).
     static func tooShortToWriteBack(_ uri: UnsafeMutablePointer<osip_uri_t>) -> Bool {
         guard uri.pointee.username == nil, uri.pointee.port == nil, uri.pointee.url_params.nb_elt == 0,
@@ -144,7 +175,7 @@ extension SIPMessage {
     }
 
     private func validateRequestLine(layout: SIPRawLayout, bytes: UnsafeRawBufferPointer) -> SIPParseError? {
-        guard let method = osip.pointee.sip_method, method.pointee != 0, Self.isToken(method) else {
+        guard let method = osip.pointee.sip_method, method.pointee != 0, ASCII.isToken(method) else {
             return .invalid("bad method")
         }
         guard let uri = osip.pointee.req_uri, let scheme = uri.pointee.scheme else {
@@ -162,6 +193,7 @@ extension SIPMessage {
                !bytes[layout.start..<layout.startLineEnd].contains(UInt8(ascii: "[")) {
                 return .invalid("IPv6 reference in request-URI is not bracketed")
             }
+            if Self.hasEmptyPassword(uri) { return .invalid("bad request-URI password") }
             // RFC 3261 §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
             if uri.pointee.url_headers.nb_elt > 0 { return .invalid("request-URI carries headers") }
         } else if !ASCII.equalsIgnoringCase(scheme, "tel") {
@@ -204,14 +236,5 @@ extension SIPMessage {
             }
         }
         return nil
-    }
-
-    private static func isToken(_ pointer: UnsafePointer<CChar>) -> Bool {
-        var i = 0
-        while pointer[i] != 0 {
-            guard ASCII.isTokenChar(UInt8(bitPattern: pointer[i])) else { return false }
-            i += 1
-        }
-        return i > 0
     }
 }

@@ -41,22 +41,32 @@ public struct SIPVia: Equatable, Sendable {
         return ASCII.parseDigits(port, limit: 65_535) != nil
     }
 
-    /// Whether every parameter value is one libosip2 writes back as the same parameter: a token or host (no
-    /// space, comma or quote) or a whole quoted string (RFC 3261 gen-value). libosip2 takes an unquoted value up
-    /// to the next ';', commas and spaces included, so `branch=x, SIP/2.0/UDP h` would come back out as two Vias.
-    static func hasWritableParams(_ via: UnsafeMutablePointer<osip_via_t>) -> Bool {
-        OSIP.elements(UnsafePointer(via.field(\.via_params)), as: osip_generic_param_t.self).allSatisfy { param in
-            guard let value = param.pointee.gvalue else { return true }
+    /// Why libosip2 would not write this Via back as itself, or nil. The transport must be a token and the host
+    /// free of spaces, slashes, commas and quotes: a Via opening with a quote (`Via: "SIP/2.0/Ux, SIP/2.0/UDP h`)
+    /// hides its comma from libosip2, which then takes `Ux,` as the transport and `SIP/2.0/UDP h` as the host, and
+    /// writes both back as two Vias, the first unusable (found by fuzzing). A parameter name must be a token and a
+    /// value a token or host (no space, comma or quote) or a whole quoted string (RFC 3261 generic-param):
+    /// libosip2 takes an unquoted name or value up to the next ';', commas and spaces included, so `branch=x,
+    /// SIP/2.0/UDP h` or `;branch9x, SIP/2.0/UDP h:4@2` would come back out as two Vias (found by fuzzing too).
+    static func writeFault(_ via: UnsafeMutablePointer<osip_via_t>) -> String? {
+        guard let transport = via.pointee.protocol, ASCII.isToken(transport) else { return "Via transport is not a token" }
+        if let host = via.pointee.host, ASCII.containsSpaceOrControl(host, or: "/,;\"<>") { return "Via host with a space, slash, comma or quote" }
+        for param in OSIP.elements(UnsafePointer(via.field(\.via_params)), as: osip_generic_param_t.self) {
+            guard let name = param.pointee.gname, ASCII.isToken(name) else { return "Via parameter name is not a token" }
+            guard let value = param.pointee.gvalue else { continue }
             let length = strlen(value)
             let quote = UInt8(ascii: "\"")
             if UInt8(bitPattern: value[0]) == quote {
-                return length >= 2 && UInt8(bitPattern: value[length - 1]) == quote
-            }
-            return !(0..<length).contains { i in
+                if length >= 2 && UInt8(bitPattern: value[length - 1]) == quote { continue }
+            } else if !(0..<length).contains(where: { i in
                 let byte = UInt8(bitPattern: value[i])
                 return ASCII.isWhitespace(byte) || byte == ASCII.cr || byte == ASCII.lf || byte == UInt8(ascii: ",") || byte == quote
+            }) {
+                continue
             }
+            return "Via parameter value is neither a token nor a quoted string"
         }
+        return nil
     }
 
     /// nil when libosip2 produced a Via we cannot route to (see `isRoutable`).

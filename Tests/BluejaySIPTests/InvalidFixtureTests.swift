@@ -58,6 +58,14 @@ final class InvalidFixtureTests: XCTestCase {
         "options-accept-param-without-value.sip": .badRequest(.invalid("bad Accept")),  // found by the fuzzer
         "options-from-short-uri-with-dropped-header.sip": .drop(.invalid("bad From URI too short to write back")),  // found by the fuzzer; no 400 can carry its From
         "bye-quoted-via-branch-with-comma.sip": .badRequest(.invalid("Via parameter value is neither a token nor a quoted string")),  // found by the fuzzer (hep)
+        "options-nul-before-second-via.sip": .badRequest(.invalid("NUL byte before the body")),  // found by the fuzzer (hep): libosip2 stops at the NUL
+        "response-via-param-name-hides-a-via.sip": .drop(.invalid("Via parameter name is not a token")),  // found by the fuzzer (hep): libosip2 writes the name back unquoted, so a second Via appears
+        "register-contact-uri-with-angle-bracket.sip": .badRequest(.invalid("bad Contact URI with a space or angle bracket")),  // found by the fuzzer: written back as <rted: >>
+        "register-contact-host-angle-bracket.sip": .badRequest(.invalid("bad Contact URI with a space or angle bracket")),  // found by the fuzzer: libosip2 takes the host ">", written back as <sipd:>>
+        "message-multipart-part-param-without-value.sip": .badRequest(.invalid("multipart body part libosip2 cannot write")),  // found by the fuzzer: the message did not serialise at all
+        "invite-contact-password-bad-escape.sip": .badRequest(.invalid("bad Contact URI password")),  // found by the fuzzer: libosip2 drops %m, writes sip:sim:@h and refuses it
+        "options-request-uri-password-bad-escape.sip": .badRequest(.invalid("bad request-URI password")),  // as above, in the request-URI a proxy writes back
+        "bye-quoted-via-hides-a-via-in-transport.sip": .badRequest(.invalid("Via transport is not a token")),  // found by the fuzzer: libosip2 took "Ux...;branch=a," as the transport and wrote two Vias back
         "invite-sip3-version.sip": .badRequest(.invalid("unsupported SIP version SIP/3.0")),
         "invite-bad-max-forwards.sip": .badRequest(.invalid("bad Max-Forwards")),
         "response-missing-call-id.sip": .drop(.missingHeader("Call-ID")),

@@ -90,8 +90,9 @@ final class RobustnessTests: XCTestCase {
                 if case .error = frame { break }
             }
         }
-        // Mutations should leave a healthy mix of every outcome.
-        XCTAssertGreaterThan(outcomes["message", default: 0], 500)
+        // Mutations should leave a healthy mix of every outcome (fewer messages since a NUL, one of the inserted
+        // bytes, is refused anywhere in the headers).
+        XCTAssertGreaterThan(outcomes["message", default: 0], 400)
         XCTAssertGreaterThan(outcomes["badRequest", default: 0], 200)
         XCTAssertGreaterThan(outcomes["drop", default: 0], 100)
     }

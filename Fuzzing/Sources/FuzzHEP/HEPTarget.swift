@@ -6,7 +6,8 @@ func fuzzHEP(_ datagram: [UInt8]) {
     switch HEPDecoder.decode(datagram) {
     case .success(let packet):
         invariant(HEPDecoder.isHEP(datagram), "decoded a datagram without the HEP3 magic")
-        invariant((packet.payload?.count ?? 0) <= datagram.count - 12, "payload larger than the datagram allows")
+        // A payload chunk follows the 6-byte header and has a 6-byte header of its own; a header-only packet has none.
+        invariant(packet.payload.map { $0.count <= datagram.count - 12 } ?? true, "payload larger than the datagram allows")
         roundTrip(packet, datagramSize: datagram.count)
     case .failure(let error):
         invariant(HEPDecoder.isHEP(datagram) || error == .notHEP, "a datagram without the magic failed as \(error)")
