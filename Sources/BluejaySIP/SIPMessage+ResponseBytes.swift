@@ -136,19 +136,22 @@ extension SIPMessage {
     /// Appends the top Via line's value with its first entry's `received` set and a requested `rport` filled in
     /// (RFC 3261 §18.2.1, RFC 3581 §4) as libosip2's `stamp` does, and any further entries of the line as they
     /// are. False when the first entry holds anything but `sent-protocol SP sent-by *(;param)` on one line: a
-    /// comment, a quoted string, a fold or spaces around the separators take libosip2's path.
+    /// comment, a quoted string, a fold, spaces around the separators or a ';' before the space take libosip2's path.
     private static func appendStamped(_ out: inout [UInt8], topVia raw: ArraySlice<UInt8>, received: String?, rport: Int?) -> Bool {
         var start = raw.startIndex, stop = raw.endIndex
         while start < stop, ASCII.isWhitespace(raw[start]) { start += 1 }
         while stop > start, ASCII.isWhitespace(raw[stop - 1]) { stop -= 1 }
-        var end = stop, spaces = 0
+        var end = stop, spaces = 0, paramsBeforeSpace = false
         for i in start..<stop {
             let byte = raw[i]
             if byte == UInt8(ascii: ",") { end = i; break }
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "(") || byte < ASCII.space { return false }
             if byte == ASCII.space { spaces += 1 }
+            if byte == UInt8(ascii: ";"), spaces == 0 { paramsBeforeSpace = true }
         }
-        guard spaces == 1, !hasEmptyParamValue(raw[start..<end]) else { return false }
+        // libosip2 reads `SIP;received=/2.0/TLS h` as SIP/2.0/TLS h, skipping what precedes the first '/'; the copy
+        // would take `received=/2.0/TLS h` for a parameter and replace it (found by fuzzing).
+        guard spaces == 1, !paramsBeforeSpace, !hasEmptyParamValue(raw[start..<end]) else { return false }
         // The sent-protocol and sent-by, then each parameter.
         var i = start
         while i < end, raw[i] != UInt8(ascii: ";") { i += 1 }
