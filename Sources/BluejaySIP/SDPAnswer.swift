@@ -14,7 +14,9 @@ public enum SDPAnswer {
         guard sdp_message_init(&raw) == 0, let sdp = raw else { return nil }
         defer { sdp_message_free(sdp) }
         var text = tolerateEmptySessionName(offer)
-        text.append(0)
+        // The terminator, and one more NUL: sdp_message_parse reads one byte past the terminator when the offer
+        // ends with an m= line closed by a bare CR or LF (found by fuzzing under AddressSanitizer).
+        text.append(contentsOf: [0, 0])
         let rc = text.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { sdp_message_parse(sdp, $0.baseAddress) }
         }
@@ -67,7 +69,7 @@ public enum SDPAnswer {
     /// with a bare `s=` exist in the wild (RFC 5118 §4.8 uses one), so read it as `s= `.
     private static func tolerateEmptySessionName(_ offer: [UInt8]) -> [UInt8] {
         var result: [UInt8] = []
-        result.reserveCapacity(offer.count + 1)
+        result.reserveCapacity(offer.count + 2)
         var lineStart = true
         var i = 0
         while i < offer.count {

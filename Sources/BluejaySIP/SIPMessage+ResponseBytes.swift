@@ -117,12 +117,13 @@ extension SIPMessage {
         !text.utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf || $0 == 0 })
     }
 
-    /// `;name=` with nothing after it: `makeResponse` writes such a parameter without its `=` (From, To), or
-    /// libosip2 cannot read it back (a Via's `maddr=`).
+    /// `;name=` with nothing after it, or a `;` with no parameter after it: `makeResponse` writes such a parameter
+    /// without its `=` (From, To) or drops the empty one, where the copy would write `;;tag=` after `To: <…>;`,
+    /// which libosip2 cannot read back, as it cannot a Via's `maddr=` (all found by fuzzing).
     private static func hasEmptyParamValue(_ value: ArraySlice<UInt8>) -> Bool {
         var i = value.startIndex
         while i < value.endIndex {
-            if value[i] == UInt8(ascii: "=") {
+            if value[i] == UInt8(ascii: "=") || value[i] == UInt8(ascii: ";") {
                 let next = i + 1 < value.endIndex ? value[i + 1] : UInt8(ascii: ";")
                 if next == UInt8(ascii: ";") || next == UInt8(ascii: ",") || next == UInt8(ascii: ">") || next <= ASCII.space {
                     return true

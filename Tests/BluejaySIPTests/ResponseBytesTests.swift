@@ -117,11 +117,13 @@ final class ResponseBytesTests: XCTestCase {
     /// a value with a run of spaces or a fold is one libosip2 may keep as it is (a Call-ID, compared byte for byte),
     /// and a Via with `maddr=` would not parse back; a Via with a ';' before its space (crash-via-params-before-sent-by.sip)
     /// is one libosip2 reads past, where the copy would replace a `received` libosip2 never saw: such requests take
-    /// libosip2's path.
+    /// libosip2's path. So does a To ending in an empty parameter (crash-to-ends-with-empty-param.bin, hep), where the
+    /// copy wrote `;;tag=`.
     func testValuesTheCopyCannotStandForTakeLibosip2sPath() throws {
         for (header, value) in [("Call-ID", "SIP/2.0  o1"), ("Call-ID", "a\tb@h"), ("CSeq", "1  OPTIONS"), ("From", "<sip:a@h>;tag=1\r\n x=y"),
                                 ("Via", "SIP/2.0/UDP 192.0.2.21:5060;branch=z9hG4bKkdjuw;maddr="),
-                                ("Via", "SIP;received=/2.0/TLS fold-and-staple.example.com;branch=z9hG4bKkdjuw")] {
+                                ("Via", "SIP;received=/2.0/TLS fold-and-staple.example.com;branch=z9hG4bKkdjuw"),
+                                ("To", "<sip:uas@127.0.0.1>;")] {
             var lines = ["OPTIONS sip:uas@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1", "Max-Forwards: 70",
                          "From: <sip:a@127.0.0.1>;tag=1", "To: <sip:uas@127.0.0.1>", "Call-ID: c1@h", "CSeq: 1 OPTIONS"]
             let i = lines.firstIndex { $0.hasPrefix(header + ":") }!

@@ -27,6 +27,16 @@ final class SDPAnswerTests: XCTestCase {
         ])
     }
 
+    /// Found by fuzzing: libosip2's sdp_message_parse read one byte past the terminator of an offer ending with
+    /// an m= line closed by a bare CR or LF. Only AddressSanitizer sees that read (`make sanitizers` runs this).
+    func testOfferEndingWithBareLineEndAfterMLine() {
+        for end in ["\r", "\n"] {
+            let offer = Array("v=0\r\no=a 1 1 IN IP4 192.0.2.4\r\ns=x\r\nc=IN IP4 192.0.2.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\(end)".utf8)
+            let answer = lines(SDPAnswer.answer(to: offer, localAddress: "203.0.113.5", sessionID: 7))
+            XCTAssertEqual(answer.filter { $0.hasPrefix("m=") }, ["m=audio 9 RTP/AVP 0", "m=video 0 RTP/AVP 96"], end.debugDescription)
+        }
+    }
+
     func testMLineCountAndOrderPreserved() throws {
         let offer = try Fixture.message("rfc5118-mult-ip-in-sdp.sip").body
         let answer = lines(SDPAnswer.answer(to: offer, localAddress: "2001:db8::5", sessionID: 1))
