@@ -40,8 +40,6 @@ enum ASCII {
         }
     }
 
-    /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case. Reads the string's
-    /// UTF-8 in place (header and parameter names are looked up this way on every message).
     /// RFC 3261 token: one or more token characters.
     static func isToken(_ pointer: UnsafePointer<CChar>) -> Bool {
         var i = 0
@@ -64,6 +62,8 @@ enum ASCII {
         return false
     }
 
+    /// Compares a NUL-terminated C string with an ASCII Swift string, ignoring case. Reads the string's
+    /// UTF-8 in place (header and parameter names are looked up this way on every message).
     static func equalsIgnoringCase(_ cString: UnsafePointer<CChar>, _ other: String) -> Bool {
         func compare<Bytes: Collection<UInt8>>(_ utf8: Bytes) -> Bool {
             var index = 0
