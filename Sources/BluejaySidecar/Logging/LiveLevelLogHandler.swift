@@ -1,17 +1,21 @@
 import Foundation
 import Logging
+import Synchronization
 
-/// The process-wide log level, changeable while running (SIGHUP reload).
-final class LogLevelBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Logger.Level
+/// The process-wide log level, changeable while running (SIGHUP reload). Atomic: every log call reads it, the
+/// per-call lines on the SIP loop included, and a lock there was a mutex round trip per line.
+final class LogLevelBox: Sendable {
+    private let value: Atomic<UInt8>
 
-    init(_ level: Logger.Level) { value = level }
+    init(_ level: Logger.Level) { value = Atomic(Self.code(level)) }
 
     var level: Logger.Level {
-        get { lock.lock(); defer { lock.unlock() }; return value }
-        set { lock.lock(); value = newValue; lock.unlock() }
+        get { Self.levels[Int(value.load(ordering: .relaxed))] }
+        set { value.store(Self.code(newValue), ordering: .relaxed) }
     }
+
+    private static let levels = Logger.Level.allCases
+    private static func code(_ level: Logger.Level) -> UInt8 { UInt8(levels.firstIndex(of: level)!) }
 }
 
 /// Forwards to a handler, filtering by the live level instead of a level fixed at creation.

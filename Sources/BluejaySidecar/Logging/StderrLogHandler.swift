@@ -26,37 +26,62 @@ struct StderrLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var merged = metadata
-        if let explicit = event.metadata { merged.merge(explicit) { $1 } }
+        // Sorted pairs, not a merged dictionary: a per-call line on the SIP loop copied, merged and sorted a
+        // dictionary, then built the line by String concatenation; this is about half of that work.
+        var pairs: [(key: String, value: Logger.MetadataValue)] = []
+        pairs.reserveCapacity(metadata.count + (event.metadata?.count ?? 0) + 2)
+        if let explicit = event.metadata {
+            pairs.append(contentsOf: explicit.lazy.map { ($0.key, $0.value) })
+            for (key, value) in metadata where explicit[key] == nil { pairs.append((key, value)) }
+        } else {
+            pairs.append(contentsOf: metadata.lazy.map { ($0.key, $0.value) })
+        }
         switch format {
-        case .text: LogOutput.shared.write(textLine(event, merged))
-        case .json: LogOutput.shared.write(jsonLine(event, merged))
+        case .text: LogOutput.shared.write(textLine(event, &pairs))
+        case .json: LogOutput.shared.write(jsonLine(event, &pairs))
         }
     }
 
-    private func textLine(_ event: LogEvent, _ metadata: Logger.Metadata) -> String {
-        var metadata = metadata
+    private func textLine(_ event: LogEvent, _ pairs: inout [(key: String, value: Logger.MetadataValue)]) -> [UInt8] {
         if let error = event.error {
-            metadata["error.message"] = "\(error)"
-            metadata["error.type"] = "\(String(reflecting: type(of: error)))"
+            pairs.removeAll { $0.key == "error.message" || $0.key == "error.type" }
+            pairs.append(("error.message", .string("\(error)")))
+            pairs.append(("error.type", .string(String(reflecting: type(of: error)))))
         }
-        var line = LogOutput.shared.timestamp()
-        line += " \(event.level)"
-        if !label.isEmpty { line += " " + label }
-        line += ":"
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
-        line += " [\(event.source)] \(event.message)\n"
+        pairs.sort { $0.key < $1.key }
+        var line: [UInt8] = []
+        line.reserveCapacity(192)
+        line += LogOutput.shared.timestamp().utf8
+        line.append(UInt8(ascii: " "))
+        line += event.level.rawValue.utf8
+        if !label.isEmpty {
+            line.append(UInt8(ascii: " "))
+            line += label.utf8
+        }
+        line.append(UInt8(ascii: ":"))
+        for (key, value) in pairs {
+            line.append(UInt8(ascii: " "))
+            line += key.utf8
+            line.append(UInt8(ascii: "="))
+            if case .string(let text) = value { line += text.utf8 } else { line += "\(value)".utf8 }
+        }
+        line += " [".utf8
+        line += event.source.utf8
+        line += "] ".utf8
+        line += event.message.description.utf8
+        line.append(UInt8(ascii: "\n"))
         return line
     }
 
-    private func jsonLine(_ event: LogEvent, _ metadata: Logger.Metadata) -> [UInt8] {
+    private func jsonLine(_ event: LogEvent, _ pairs: inout [(key: String, value: Logger.MetadataValue)]) -> [UInt8] {
         var w = JSONWriter(capacity: 256)
         w.beginObject()
         w.member("ts", string: RFC3339.format(epochMs: Int64(Date().timeIntervalSince1970 * 1000)))
         w.member("level", string: event.level.rawValue)
         w.member("label", string: label)
         w.member("message", string: "\(event.message)")
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !["ts", "level", "label", "message"].contains(key) {
+        pairs.sort { $0.key < $1.key }
+        for (key, value) in pairs where !["ts", "level", "label", "message"].contains(key) {
             w.member(key, string: "\(value)")
         }
         w.endObject()
