@@ -97,3 +97,33 @@ def test_bench_stopped_by_sigterm_leaves_no_server_running(tmp_path: Path, requi
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.mark.timeout(150)
+def test_bench_rounds_report_medians(tmp_path: Path, require_sidecar_bin: Path, require_sipp: None) -> None:
+    """--rounds alternates the peers and reports, per rate, the round with the median CPU per call, every round's
+    figure beside it, and ratios of the medians."""
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--parts", "calls", "--peers", "sidecar,kamailio-stateless",
+                        "--rates", "500", "--probe", "", "--step-seconds", "2", "--rounds", "3", "--no-build",
+                        "--sidecar-bin", str(require_sidecar_bin), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
+    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    # The peers alternate: sidecar, Kamailio, sidecar, … (not three sidecar rounds, then three Kamailio rounds).
+    order = [line.split("calls: ", 1)[1].split(" (")[0] for line in r.stderr.splitlines() + r.stdout.splitlines()
+             if "calls: " in line and "(round" in line]
+    assert order == ["sidecar", "kamailio-stateless"] * 3, order
+    res = json.loads(next(tmp_path.glob("results-*.json")).read_text())
+    for peer in ("sidecar", "kamailio-stateless"):
+        d = res["calls"][peer]
+        assert d["rounds"] == 3 and len(d["highest_clean_rate_rounds"]) == 3, d
+        step = d["steps"][0]
+        each = step["cpu_ms_per_call_rounds"]
+        assert len(each) == 3 and all(x > 0 for x in each), step
+        assert step["cpu_ms_per_call"] == sorted(each)[1], step
+        assert sorted(d["highest_clean_rate_rounds"])[1] == d["highest_clean_rate"], d
+    side = res["calls"]["sidecar"]["steps"][0]["cpu_ms_per_call"]
+    stateless = res["calls"]["kamailio-stateless"]["steps"][0]["cpu_ms_per_call"]
+    text = next(tmp_path.glob("results-*.md")).read_text()
+    assert "CPU per call, sidecar / Kamailio (medians):" in text, text
+    assert f"| 500 | {side / stateless:.2f} | – |" in text, text
+    assert "3 rounds, peers alternated in each" in text, text
