@@ -7,8 +7,8 @@ public enum Ledger {
         """
 
     /// A call's later states change no indexed column, so they go in as an UPDATE of the columns that move: it
-    /// writes the row's page alone, where the upsert also rewrites the call's entries in `calls_sim` and
-    /// `calls_open` (three pages to the log for one, one of them at a random place in a large index). The first
+    /// writes the row's page alone, where the upsert also rewrites the call's entry in `calls_open` (and, before
+    /// schema 4, in `calls_sim`: three pages to the log for one, one at a random place in a large index). The first
     /// write of a call, or one naming a new simulation result id or flush state, takes the upsert. Either way one
     /// statement changes the store: an UPDATE that matches no row writes nothing.
     public static func upsert(_ call: StoredCall, in db: SQLiteConnection) throws {

@@ -4,7 +4,9 @@ import CSQLite
 enum StoreSchema {
     /// 2: `records` lost its index on the call (`RecordLocator` says why) and `calls` gained `record_floor`.
     /// 3: `calls_flush` (every call, by flush state) became `calls_open` (the open calls alone).
-    static let version: Int64 = 3
+    /// 4: `calls_sim` is gone: no query read it (the call registry finds a call by its simulation result id), and
+    /// every call's first write paid a page of it to the log.
+    static let version: Int64 = 4
 
     static let statements: [String] = [
         """
@@ -30,7 +32,6 @@ enum StoreSchema {
         // Only `flush_state='open'` is looked up (start-up, prune), so only open calls are indexed: a flush deletes
         // the call's entry instead of moving it, and the index stays as small as the live calls.
         "CREATE INDEX IF NOT EXISTS calls_open ON calls(invited_at) WHERE flush_state='open'",
-        "CREATE INDEX IF NOT EXISTS calls_sim ON calls(simulation_result_id)",
         """
         CREATE TABLE IF NOT EXISTS records(
             id INTEGER PRIMARY KEY,
@@ -105,6 +106,11 @@ enum StoreSchema {
         "DROP INDEX IF EXISTS calls_flush",
     ]
 
+    /// Schemas 1 to 3 indexed calls by simulation result id, which nothing looks up in the store.
+    static let fromVersion3: [String] = [
+        "DROP INDEX IF EXISTS calls_sim",
+    ]
+
     /// WAL with full sync: a commit is on disk before anyone is told `ok`, and readers never block the writer.
     /// (`StoreWriter` lowers it to NORMAL for a commit no one is told about, and syncs the log later.)
     /// Creates the tables or migrates an older store forward; a store of a newer release is refused, not rewritten.
@@ -119,6 +125,7 @@ enum StoreSchema {
         try db.transaction {
             if found == 1 { for sql in fromVersion1 { try db.execute(sql) } }
             if found == 1 || found == 2 { for sql in fromVersion2 { try db.execute(sql) } }
+            if found < 4 { for sql in fromVersion3 { try db.execute(sql) } }
             for sql in statements { try db.execute(sql) }
             try db.execute("PRAGMA user_version=\(version)")
         }

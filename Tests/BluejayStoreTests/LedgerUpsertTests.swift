@@ -81,6 +81,13 @@ final class LedgerUpsertTests: StoreTestCase {
         XCTAssertFalse(try Ledger.openCallIDs(in: db).contains("c100"))
     }
 
+    /// A call's first write: the row, its primary key and its entry among the open calls. (Schema 3 wrote a
+    /// fourth page, `calls_sim`, an index no query read.)
+    func testACallsFirstWriteWritesTheRowAndTwoIndexPages() throws {
+        for i in 0..<200 { try Ledger.upsert(call("c\(i)"), in: db) }
+        XCTAssertEqual(try logPages { try Ledger.upsert(call("new"), in: db) }, 3)
+    }
+
     func testTheOpenCallsAreFoundThroughThePartialIndex() throws {
         let plan = try db.statement("EXPLAIN QUERY PLAN SELECT call_id FROM calls WHERE flush_state='open'").firstRow { $0.string(3) } ?? nil
         XCTAssertTrue(plan?.contains("calls_open") == true, plan ?? "no plan")
@@ -111,5 +118,28 @@ final class LedgerUpsertTests: StoreTestCase {
         XCTAssertTrue(names.contains("calls_open"), "\(names)")
         XCTAssertEqual(try reader.db.statement("PRAGMA user_version").firstRow { $0.int64(0) }, StoreSchema.version)
         XCTAssertEqual(try Ledger.openCalls(in: reader.db).map(\.callID), ["open"])
+    }
+
+    /// A store of schema 3 indexed calls by simulation result id: it opens without that index, its calls as they were.
+    func testASchemaVersion3StoreIsMigrated() throws {
+        db = nil
+        try FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let old = try SQLiteConnection(path: path)
+        for sql in StoreSchema.statements { try old.execute(sql) }
+        try old.execute("CREATE INDEX calls_sim ON calls(simulation_result_id)")
+        try Ledger.upsert(call("open"), in: old)
+        try old.execute("PRAGMA user_version=3")
+
+        let writer = try StoreWriter(path: path, logger: .init(label: "t"))
+        defer { writer.close() }
+        let reader = try StoreReader(path: path)
+        var names: [String] = []
+        try reader.db.statement("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='calls' ORDER BY name")
+            .forEachRow { names.append($0.string(0) ?? "") }
+        XCTAssertEqual(names.filter { !$0.hasPrefix("sqlite_autoindex") }, ["calls_open"])
+        XCTAssertEqual(try reader.db.statement("PRAGMA user_version").firstRow { $0.int64(0) }, 4)
+        XCTAssertEqual(try Ledger.openCalls(in: reader.db).map(\.callID), ["open"])
+        XCTAssertEqual(try Ledger.call("open", in: reader.db)?.simulationResultID, "sim-open")
     }
 }
