@@ -93,20 +93,16 @@ final class LedgerUpsertTests: StoreTestCase {
         XCTAssertTrue(plan?.contains("calls_open") == true, plan ?? "no plan")
     }
 
-    /// A store of schema 2 indexed every call by flush state: it opens with that index gone, the partial one in
-    /// its place, and its calls as they were.
-    func testASchemaVersion2StoreIsMigrated() throws {
+    /// Writes a store of an older schema with `build`, opens it as this release does (`StoreWriter`), and hands
+    /// `check` a reader of the result and the names of the calls table's indexes.
+    private func migrate(fromVersion version: Int, _ build: (SQLiteConnection) throws -> Void,
+                         check: (SQLiteConnection, [String]) throws -> Void) throws {
         db = nil
         try FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let old = try SQLiteConnection(path: path)
-        for sql in StoreSchema.statements where !sql.contains("calls_open") { try old.execute(sql) }
-        try old.execute("CREATE INDEX calls_flush ON calls(flush_state)")
-        try Ledger.upsert(call("open"), in: old)
-        var done = call("done")
-        done.flushState = .flushed
-        try Ledger.upsert(done, in: old)
-        try old.execute("PRAGMA user_version=2")
+        try build(old)
+        try old.execute("PRAGMA user_version=\(version)")
 
         let writer = try StoreWriter(path: path, logger: .init(label: "t"))
         defer { writer.close() }
@@ -114,32 +110,38 @@ final class LedgerUpsertTests: StoreTestCase {
         var names: [String] = []
         try reader.db.statement("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='calls' ORDER BY name")
             .forEachRow { names.append($0.string(0) ?? "") }
-        XCTAssertFalse(names.contains("calls_flush"), "\(names)")
-        XCTAssertTrue(names.contains("calls_open"), "\(names)")
         XCTAssertEqual(try reader.db.statement("PRAGMA user_version").firstRow { $0.int64(0) }, StoreSchema.version)
-        XCTAssertEqual(try Ledger.openCalls(in: reader.db).map(\.callID), ["open"])
+        try check(reader.db, names)
+    }
+
+    /// A store of schema 2 indexed every call by flush state: it opens with that index gone, the partial one in
+    /// its place, and its calls as they were.
+    func testASchemaVersion2StoreIsMigrated() throws {
+        try migrate(fromVersion: 2, { old in
+            for sql in StoreSchema.statements where !sql.contains("calls_open") { try old.execute(sql) }
+            try old.execute("CREATE INDEX calls_flush ON calls(flush_state)")
+            try Ledger.upsert(call("open"), in: old)
+            var done = call("done")
+            done.flushState = .flushed
+            try Ledger.upsert(done, in: old)
+        }, check: { reader, names in
+            XCTAssertFalse(names.contains("calls_flush"), "\(names)")
+            XCTAssertTrue(names.contains("calls_open"), "\(names)")
+            XCTAssertEqual(try Ledger.openCalls(in: reader).map(\.callID), ["open"])
+        })
     }
 
     /// A store of schema 3 indexed calls by simulation result id: it opens without that index, its calls as they were.
     func testASchemaVersion3StoreIsMigrated() throws {
-        db = nil
-        try FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let old = try SQLiteConnection(path: path)
-        for sql in StoreSchema.statements { try old.execute(sql) }
-        try old.execute("CREATE INDEX calls_sim ON calls(simulation_result_id)")
-        try Ledger.upsert(call("open"), in: old)
-        try old.execute("PRAGMA user_version=3")
-
-        let writer = try StoreWriter(path: path, logger: .init(label: "t"))
-        defer { writer.close() }
-        let reader = try StoreReader(path: path)
-        var names: [String] = []
-        try reader.db.statement("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='calls' ORDER BY name")
-            .forEachRow { names.append($0.string(0) ?? "") }
-        XCTAssertEqual(names.filter { !$0.hasPrefix("sqlite_autoindex") }, ["calls_open"])
-        XCTAssertEqual(try reader.db.statement("PRAGMA user_version").firstRow { $0.int64(0) }, 4)
-        XCTAssertEqual(try Ledger.openCalls(in: reader.db).map(\.callID), ["open"])
-        XCTAssertEqual(try Ledger.call("open", in: reader.db)?.simulationResultID, "sim-open")
+        try migrate(fromVersion: 3, { old in
+            for sql in StoreSchema.statements { try old.execute(sql) }
+            try old.execute("CREATE INDEX calls_sim ON calls(simulation_result_id)")
+            try Ledger.upsert(call("open"), in: old)
+        }, check: { reader, names in
+            XCTAssertEqual(names.filter { !$0.hasPrefix("sqlite_autoindex") }, ["calls_open"])
+            XCTAssertEqual(StoreSchema.version, 4)
+            XCTAssertEqual(try Ledger.openCalls(in: reader).map(\.callID), ["open"])
+            XCTAssertEqual(try Ledger.call("open", in: reader)?.simulationResultID, "sim-open")
+        })
     }
 }
