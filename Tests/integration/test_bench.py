@@ -32,6 +32,8 @@ def test_bench_runs_end_to_end(tmp_path: Path, require_sidecar_bin: Path, requir
         step = res["calls"][peer]["steps"][0]
         assert step["ok"] == step["calls"] > 0 and step["failed"] == 0, step
         assert step["cpu_ms_per_call"] > 0, step
+        # Drops by the server's own socket, beside the system-wide count that holds SIPp's sockets too.
+        assert isinstance(step["server_udp_drops"], int) and step["server_udp_drops"] >= 0, step
     assert res["calls"]["sidecar"]["steps"][0]["posts"] == res["calls"]["sidecar"]["steps"][0]["ok"]
     assert all(run["rate"] > 0 and run["errors"] == 0 and run["p99_us"] > 0 for run in res["ledger"]["runs"])
     assert all(raw["rate"] > 0 and raw["cpu_us_per_row"] > 0 for raw in res["ledger"]["raw"])
@@ -127,3 +129,32 @@ def test_bench_rounds_report_medians(tmp_path: Path, require_sidecar_bin: Path, 
     assert "CPU per call, sidecar / Kamailio (medians):" in text, text
     assert f"| 500 | {side / stateless:.2f} | – |" in text, text
     assert "3 rounds, peers alternated in each" in text, text
+
+
+def test_server_socket_drops_count_only_that_sockets_overflow() -> None:
+    """The per-socket drop count the bench reports beside the system-wide one: a socket that never reads and has a
+    small buffer drops what overflows it, and a socket on another port that reads everything counts none."""
+    import importlib.util
+    import socket
+    from importlib.machinery import SourceFileLoader
+    loader = SourceFileLoader("bench_run", str(ROOT / "bench" / "run"))
+    bench = importlib.util.module_from_spec(importlib.util.spec_from_loader("bench_run", loader))
+    loader.exec_module(bench)
+    full = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    full.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    full.bind(("127.0.0.1", 0))
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        before_full = bench.udp_socket_drops(full.getsockname()[1])
+        before_other = bench.udp_socket_drops(other.getsockname()[1])
+        for _ in range(200):
+            sender.sendto(b"x" * 1000, full.getsockname())
+            sender.sendto(b"y", other.getsockname())
+            other.recv(16)
+        assert bench.udp_socket_drops(full.getsockname()[1]) - before_full > 100
+        assert bench.udp_socket_drops(other.getsockname()[1]) == before_other == 0
+    finally:
+        for s in (full, other, sender):
+            s.close()
