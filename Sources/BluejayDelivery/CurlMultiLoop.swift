@@ -1,3 +1,4 @@
+import BluejayStore
 import CCurl
 import Foundation
 
@@ -56,12 +57,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         _ = bj_curl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, self.maxConcurrent)
         _ = bj_curl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, self.maxConcurrent)
 
-        let thread = Thread { [self] in
-            // Named from inside: on Linux, Foundation only applies a name to the running thread.
-            // (At most 15 bytes, or the kernel refuses it.)
-            Thread.current.name = "bj-delivery"
-            run()
-        }
+        let thread = DedicatedThread.make(name: "bj-delivery") { [self] in run() }
         self.thread = thread
         thread.start()
     }

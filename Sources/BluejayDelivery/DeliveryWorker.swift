@@ -68,10 +68,8 @@ public final class DeliveryWorker: @unchecked Sendable {
 
     public func start() throws {
         let reader = try StoreReader(path: storePath)
-        let thread = Thread { [self] in
-            Thread.current.name = "bj-outbox" // the transfers run on the client's "bj-delivery"
-            run(reader)
-        }
+        // The transfers run on the client's "bj-delivery".
+        let thread = DedicatedThread.make(name: "bj-outbox") { [self] in run(reader) }
         self.thread = thread
         thread.start()
     }

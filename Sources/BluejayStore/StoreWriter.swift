@@ -146,11 +146,7 @@ public final class StoreWriter: @unchecked Sendable {
         }
         checkpointer = WALCheckpointer(path: path, logger: logger, pages: walPages)
         checkpointer.attach(to: db)
-        let thread = Thread { [weak self] in
-            // Named from inside: Linux takes at most 15 characters, and `top -H` or a profile shows the name.
-            Thread.current.name = "bj-store"
-            self?.run()
-        }
+        let thread = DedicatedThread.make(name: "bj-store") { [weak self] in self?.run() }
         self.thread = thread
         thread.start()
     }

@@ -45,10 +45,7 @@ final class WALCheckpointer: @unchecked Sendable {
         self.logger = logger
         wakePages = pages.wake
         writerPages = pages.writer
-        let thread = Thread { [self] in
-            Thread.current.name = "bj-checkpoint" // set from inside: Linux takes at most 15 characters
-            run()
-        }
+        let thread = DedicatedThread.make(name: "bj-checkpoint") { [self] in run() }
         thread.start()
     }
 

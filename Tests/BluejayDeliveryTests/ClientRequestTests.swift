@@ -52,6 +52,7 @@ final class ClientRequestTests: XCTestCase {
         }
         wait(for: [done], timeout: 10)
         XCTAssertEqual(box.threadNames, ["bj-delivery"])
+        XCTAssertEqual(box.kernelThreadNames, ["bj-delivery"])
     }
 
     func testEndpointURLDropsTrailingSlashes() {

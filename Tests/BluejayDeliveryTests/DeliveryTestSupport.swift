@@ -11,17 +11,22 @@ final class OutcomeBox: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [DeliveryOutcome] = []
     private var threads: [String?] = []
+    private var kernelThreads: [String?] = []
 
     func append(_ outcome: DeliveryOutcome) {
         let name = Thread.current.name
+        let kernelName = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
         lock.withLock {
             values.append(outcome)
             threads.append(name)
+            kernelThreads.append(kernelName?.trimmingCharacters(in: .newlines))
         }
     }
 
     var outcomes: [DeliveryOutcome] { lock.withLock { values } }
     var threadNames: [String?] { lock.withLock { threads } }
+    /// As `top -H`, a profile and the benchmark see them (`/proc/thread-self/comm`).
+    var kernelThreadNames: [String?] { lock.withLock { kernelThreads } }
 }
 
 extension XCTestCase {
