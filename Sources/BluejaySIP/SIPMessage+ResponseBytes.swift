@@ -71,7 +71,7 @@ extension SIPMessage {
         }
         guard Self.line(&out, "From", index, from) else { return nil }
         Self.name(&out, "To")
-        guard !Self.hasEmptyParamValue(index.bytes[to.valueStart..<to.valueEnd]), index.appendVerbatim(to, to: &out) else { return nil }
+        guard !Self.hasEmptyParam(index.bytes[to.valueStart..<to.valueEnd]), index.appendVerbatim(to, to: &out) else { return nil }
         if let toTag, self.toTag == nil {
             out.append(contentsOf: ";tag=".utf8)
             out.append(contentsOf: toTag.utf8)
@@ -100,7 +100,7 @@ extension SIPMessage {
     /// False when the value is not copied as received (`SIPHeaderIndex.appendVerbatim`) or has an empty
     /// parameter value.
     private static func line(_ out: inout [UInt8], _ name: String, _ index: SIPHeaderIndex, _ entry: SIPHeaderIndex.Entry) -> Bool {
-        guard !hasEmptyParamValue(index.bytes[entry.valueStart..<entry.valueEnd]) else { return false }
+        guard !hasEmptyParam(index.bytes[entry.valueStart..<entry.valueEnd]) else { return false }
         Self.name(&out, name)
         guard index.appendVerbatim(entry, to: &out) else { return false }
         out.append(contentsOf: crlf)
@@ -120,7 +120,7 @@ extension SIPMessage {
     /// `;name=` with nothing after it, or a `;` with no parameter after it: `makeResponse` writes such a parameter
     /// without its `=` (From, To) or drops the empty one, where the copy would write `;;tag=` after `To: <…>;`,
     /// which libosip2 cannot read back, as it cannot a Via's `maddr=` (all found by fuzzing).
-    private static func hasEmptyParamValue(_ value: ArraySlice<UInt8>) -> Bool {
+    private static func hasEmptyParam(_ value: ArraySlice<UInt8>) -> Bool {
         var i = value.startIndex
         while i < value.endIndex {
             if value[i] == UInt8(ascii: "=") || value[i] == UInt8(ascii: ";") {
@@ -152,7 +152,7 @@ extension SIPMessage {
         }
         // libosip2 reads `SIP;received=/2.0/TLS h` as SIP/2.0/TLS h, skipping what precedes the first '/'; the copy
         // would take `received=/2.0/TLS h` for a parameter and replace it (found by fuzzing).
-        guard spaces == 1, !paramsBeforeSpace, !hasEmptyParamValue(raw[start..<end]) else { return false }
+        guard spaces == 1, !paramsBeforeSpace, !hasEmptyParam(raw[start..<end]) else { return false }
         // The sent-protocol and sent-by, then each parameter.
         var i = start
         while i < end, raw[i] != UInt8(ascii: ";") { i += 1 }
