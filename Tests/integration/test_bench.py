@@ -131,6 +131,29 @@ def test_bench_rounds_report_medians(tmp_path: Path, require_sidecar_bin: Path, 
     assert "3 rounds, peers alternated in each" in text, text
 
 
+@pytest.mark.timeout(150)
+def test_bench_sidecar_and_kamailio_full_log_each_call_alike(tmp_path: Path, require_sidecar_bin: Path,
+                                                             require_sipp: None) -> None:
+    """Both peers do the same logging work: the sidecar at its default level writes one line at each call's start
+    and one at its end, and Kamailio full writes the same two (and not the dialog module's per-call "Faked reply")."""
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--parts", "calls", "--peers", "sidecar,kamailio-full",
+                        "--rates", "50", "--probe", "", "--step-seconds", "2", "--rounds", "1", "--no-build",
+                        "--sidecar-bin", str(require_sidecar_bin), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
+    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    res = json.loads(next(tmp_path.glob("results-*.json")).read_text())
+    run = next(tmp_path.glob("run-*"))
+    logs = {"sidecar": run / "sidecar-calls" / "sidecar.log", "kamailio-full": run / "kamailio-full" / "kamailio.log"}
+    for peer, log in logs.items():
+        ok = res["calls"][peer]["steps"][0]["ok"]
+        assert ok >= 50, res["calls"][peer]
+        lines = log.read_text(errors="replace").splitlines()
+        started = [line for line in lines if "call started" in line and "call_id=" in line]
+        ended = [line for line in lines if "call ended" in line and "call_id=" in line]
+        assert len(started) == ok and len(ended) == ok, (peer, ok, len(started), len(ended))
+        assert not any("Faked reply" in line for line in lines), peer
+
+
 def test_server_socket_drops_count_only_that_sockets_overflow() -> None:
     """The per-socket drop count the bench reports beside the system-wide one: a socket that never reads and has a
     small buffer drops what overflows it, and a socket on another port that reads everything counts none."""
