@@ -65,6 +65,15 @@ public final class SQLiteConnection {
         return statement
     }
 
+    /// Pages this connection wrote to the write-ahead log since the last call (SQLite's own count, reset here):
+    /// at low rates each commit carries one call, and its pages, not its statements, are what the commit costs.
+    public func takeLogPagesWritten() -> Int {
+        var current: Int32 = 0
+        var highwater: Int32 = 0
+        sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_WRITE, &current, &highwater, 1)
+        return Int(current)
+    }
+
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var changes: Int { Int(sqlite3_changes(handle)) }
 

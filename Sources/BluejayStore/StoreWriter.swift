@@ -122,6 +122,8 @@ public final class StoreWriter: @unchecked Sendable {
     private let sleepCount = Atomic<Int>(0)
     private let commitCounter = Counter(label: "bluejay_sidecar_store_commits_total")
     private let syncCounter = Counter(label: "bluejay_sidecar_store_syncs_total")
+    /// Pages written to the log (each a frame): the store's write amplification, per call or record.
+    private let logPageCounter = Counter(label: "bluejay_sidecar_store_log_pages_total")
 
     public let path: String
 
@@ -428,6 +430,7 @@ public final class StoreWriter: @unchecked Sendable {
             if let sqlite = error as? SQLiteError, sqlite.isUnavailable { failure = StoreError.unavailable(sqlite.description) }
             for i in results.indices { results[i] = failure }
         }
+        logPageCounter.increment(by: db.takeLogPagesWritten()) // a failed commit's pages count too: they were written
         for (i, item) in batch.enumerated() { item.completion?(results[i]) }
     }
 }

@@ -22,13 +22,17 @@ final class LedgerUpsertTests: StoreTestCase {
         try db.statement("SELECT \(Ledger.callColumns) FROM calls WHERE call_id=?").bind(1, id).firstRow { try Ledger.mapCall($0) }
     }
 
-    /// Pages `write` appends to the log, from an empty log.
+    /// Pages `write` appends to the log, from an empty log: by the log's size, and as SQLite counts them for
+    /// `bluejay_sidecar_store_log_pages_total` (`takeLogPagesWritten`), which must agree.
     private func logPages(_ write: () throws -> Void) throws -> Int {
         try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _ = db.takeLogPagesWritten()
         try write()
         let size = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
         let pageSize = Int(try db.statement("PRAGMA page_size").firstRow { $0.int64(0) } ?? 0)
-        return size == 0 ? 0 : (size - 32) / (24 + pageSize) // the log's header, then a frame header per page
+        let pages = size == 0 ? 0 : (size - 32) / (24 + pageSize) // the log's header, then a frame header per page
+        XCTAssertEqual(db.takeLogPagesWritten(), pages, "SQLite's count of pages written and the log's size disagree")
+        return pages
     }
 
     func testEveryStateOfACallIsKeptAsTheUpsertAlwaysKeptIt() throws {

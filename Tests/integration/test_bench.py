@@ -35,6 +35,8 @@ def test_bench_runs_end_to_end(tmp_path: Path, require_sidecar_bin: Path, requir
         # Drops by the server's own socket, beside the system-wide count that holds SIPp's sockets too.
         assert isinstance(step["server_udp_drops"], int) and step["server_udp_drops"] >= 0, step
     assert res["calls"]["sidecar"]["steps"][0]["posts"] == res["calls"]["sidecar"]["steps"][0]["ok"]
+    # Pages the store wrote to its log per call, from the sidecar's own counter: a call's first write alone is 3.
+    assert res["calls"]["sidecar"]["steps"][0]["log_pages_per_call"] >= 3, res["calls"]["sidecar"]["steps"][0]
     assert all(run["rate"] > 0 and run["errors"] == 0 and run["p99_us"] > 0 for run in res["ledger"]["runs"])
     assert all(raw["rate"] > 0 and raw["cpu_us_per_row"] > 0 for raw in res["ledger"]["raw"])
     # The report states where 8 connections meet both ledger targets (none at --tiny's sizes is a valid answer).

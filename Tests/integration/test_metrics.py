@@ -108,6 +108,10 @@ def test_metrics_after_calls_deliveries_and_webhooks(sidecar, standin, admin, ag
     commits, syncs = m.total(P + "store_commits_total"), m.total(P + "store_syncs_total")
     if not (commits >= 10 and 1 <= syncs <= commits):
         problems.append(f"store_commits_total {commits}, store_syncs_total {syncs}: want >= 10 commits, 1..commits syncs")
+    # pages written to the log: a call's first write alone is 3 (its row and two indexes; exact counts: LedgerUpsertTests)
+    pages = m.total(P + "store_log_pages_total")
+    if pages < 3:
+        problems.append(f"store_log_pages_total {pages}: want >= 3")
     want(P + "delivery_attempts_total", 3, result="delivered")
     want(P + "delivery_attempts_total", 1, result="retry")
     want(P + "delivery_attempts_total", 1, result="dead")
