@@ -66,7 +66,7 @@ public final class SQLiteConnection {
     }
 
     /// Pages this connection wrote to the write-ahead log since the last call (SQLite's own count, reset here):
-    /// at low rates each commit carries one call, and its pages, not its statements, are what the commit costs.
+    /// the store's write amplification, which no statement count shows (one statement can write three pages).
     public func takeLogPagesWritten() -> Int {
         var current: Int32 = 0
         var highwater: Int32 = 0
