@@ -87,14 +87,14 @@ let package = Package(
         /// bench/run's parser-overhead loop (BluejaySIP under callgrind, beside bench/tools/osip-parse.c).
         .executableTarget(name: "bluejay-parse-bench", dependencies: ["BluejaySIP"]),
 
-        // What the unit tests share: validation of bodies against Bluejay's schema, a manual clock.
+        // What the unit tests share: validation of bodies against Bluejay's schema, a manual clock, the kernel's thread name.
         .target(name: "BluejayTestSupport", dependencies: ["BluejayCalls"], path: "Tests/BluejayTestSupport"),
 
         // Unit tests, one per stage. End-to-end tests against the real binary live in Tests/integration (pytest).
         .testTarget(name: "BluejayJSONTests", dependencies: ["BluejayJSON"]),
         .testTarget(name: "BluejaySIPTests", dependencies: ["BluejaySIP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BluejayAgentProtocolTests", dependencies: ["BluejayAgentProtocol", "BluejayTestSupport"]),
-        .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore"]),
+        .testTarget(name: "BluejayStoreTests", dependencies: ["BluejayStore", "BluejayTestSupport"]),
         .testTarget(name: "BluejaySidecarTests", dependencies: [
             "BluejaySidecar", "BluejayStore",
             .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import BluejayDelivery
+import BluejayTestSupport
 import Foundation
 import XCTest
 
@@ -15,11 +16,11 @@ final class OutcomeBox: @unchecked Sendable {
 
     func append(_ outcome: DeliveryOutcome) {
         let name = Thread.current.name
-        let kernelName = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+        let kernelName = kernelThreadName()
         lock.withLock {
             values.append(outcome)
             threads.append(name)
-            kernelThreads.append(kernelName?.trimmingCharacters(in: .newlines))
+            kernelThreads.append(kernelName)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import BluejayStore
+import BluejayTestSupport
 
 /// The sidecar's threads carry their names for the kernel (`top -H`, profiles, the benchmark) and for Foundation.
 final class DedicatedThreadTests: XCTestCase {
@@ -15,9 +16,9 @@ final class DedicatedThreadTests: XCTestCase {
         for i in 0..<200 {
             group.enter()
             DedicatedThread.make(name: "bj-test-\(i)") {
-                let kernel = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+                let kernel = kernelThreadName()
                 let foundation = Thread.current.name
-                seen.lock.withLock { seen.names.append((kernel?.trimmingCharacters(in: .newlines), foundation)) }
+                seen.lock.withLock { seen.names.append((kernel, foundation)) }
                 group.leave()
             }.start()
         }

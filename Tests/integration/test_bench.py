@@ -15,14 +15,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _run_bench(tmp_path: Path, sidecar_bin: Path, *args: str) -> subprocess.CompletedProcess:
+    """bench/run against `sidecar_bin` (no build), its results in `tmp_path`; asserts it succeeded."""
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), *args, "--no-build",
+                        "--sidecar-bin", str(sidecar_bin), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
+    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    return r
+
+
 @pytest.mark.timeout(150)
 def test_bench_runs_end_to_end(tmp_path: Path, require_sidecar_bin: Path, require_sipp: None) -> None:
     parse_bin = require_sidecar_bin.parent / "bluejay-parse-bench"
     assert parse_bin.is_file(), f"{parse_bin} missing (swift build builds it)"
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--tiny", "--no-build",
-                        "--sidecar-bin", str(require_sidecar_bin), "--out", str(tmp_path)],
-                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
-    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    _run_bench(tmp_path, require_sidecar_bin, "--tiny")
     reports = list(tmp_path.glob("results-*.md"))
     data = list(tmp_path.glob("results-*.json"))
     assert len(reports) == 1 and len(data) == 1, list(tmp_path.iterdir())
@@ -107,11 +113,8 @@ def test_bench_stopped_by_sigterm_leaves_no_server_running(tmp_path: Path, requi
 def test_bench_rounds_report_medians(tmp_path: Path, require_sidecar_bin: Path, require_sipp: None) -> None:
     """--rounds alternates the peers and reports, per rate, the round with the median CPU per call, every round's
     figure beside it, and ratios of the medians."""
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--parts", "calls", "--peers", "sidecar,kamailio-stateless",
-                        "--rates", "500", "--probe", "", "--step-seconds", "2", "--rounds", "3", "--no-build",
-                        "--sidecar-bin", str(require_sidecar_bin), "--out", str(tmp_path)],
-                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
-    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    r = _run_bench(tmp_path, require_sidecar_bin, "--parts", "calls", "--peers", "sidecar,kamailio-stateless",
+                   "--rates", "500", "--probe", "", "--step-seconds", "2", "--rounds", "3")
     # The peers alternate: sidecar, Kamailio, sidecar, … (not three sidecar rounds, then three Kamailio rounds).
     order = [line.split("calls: ", 1)[1].split(" (")[0] for line in r.stderr.splitlines() + r.stdout.splitlines()
              if "calls: " in line and "(round" in line]
@@ -138,11 +141,8 @@ def test_bench_sidecar_and_kamailio_full_log_each_call_alike(tmp_path: Path, req
                                                              require_sipp: None) -> None:
     """Both peers do the same logging work: the sidecar at its default level writes one line at each call's start
     and one at its end, and Kamailio full writes the same two (and not the dialog module's per-call "Faked reply")."""
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--parts", "calls", "--peers", "sidecar,kamailio-full",
-                        "--rates", "50", "--probe", "", "--step-seconds", "2", "--rounds", "1", "--no-build",
-                        "--sidecar-bin", str(require_sidecar_bin), "--out", str(tmp_path)],
-                       capture_output=True, text=True, timeout=140, env={**os.environ, "SWIFT_BACKTRACE": "enable=no"})
-    assert r.returncode == 0, f"bench/run failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    _run_bench(tmp_path, require_sidecar_bin, "--parts", "calls", "--peers", "sidecar,kamailio-full",
+               "--rates", "50", "--probe", "", "--step-seconds", "2", "--rounds", "1")
     res = json.loads(next(tmp_path.glob("results-*.json")).read_text())
     run = next(tmp_path.glob("run-*"))
     logs = {"sidecar": run / "sidecar-calls" / "sidecar.log", "kamailio-full": run / "kamailio-full" / "kamailio.log"}
