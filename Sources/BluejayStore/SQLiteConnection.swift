@@ -21,7 +21,12 @@ public final class SQLiteConnection {
     /// The store writer's connection only: where open calls' records are (reads elsewhere scan from the call's floor).
     var recordLocator: RecordLocator?
 
+    /// SQLite's process-wide settings, made once before the first connection opens (they apply only then).
+    /// True when they took: false if SQLite was initialised before (something else in the process opened a database).
+    static let configured: Bool = bj_sqlite3_disable_memstatus() == SQLITE_OK
+
     public init(path: String, readOnly: Bool = false) throws {
+        _ = Self.configured
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)

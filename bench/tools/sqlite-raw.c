@@ -28,6 +28,7 @@ int main(int argc, char **argv) {
     if (argc != 5) { fprintf(stderr, "usage: sqlite-raw SOURCE_DB TARGET_DB BATCH SECONDS\n"); return 64; }
     int batch = atoi(argv[3]); double secs = atof(argv[4]);
     sqlite3 *src, *db;
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* as the sidecar's store runs it */
     check(sqlite3_open_v2(argv[1], &src, SQLITE_OPEN_READONLY, NULL), src, "open source");
     check(sqlite3_open(argv[2], &db), db, "open target");
     check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=10000;", NULL, NULL, NULL), db, "pragma");
