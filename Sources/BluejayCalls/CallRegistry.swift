@@ -59,12 +59,15 @@ public final class CallRegistry: @unchecked Sendable {
     @discardableResult
     public func update(_ callID: String, _ change: (inout CallEntry) -> Void) -> CallEntry? {
         lock.lock(); defer { lock.unlock() }
-        guard var entry = byCallID[callID] else { return nil }
-        let wasFlushed = entry.flushed
-        change(&entry)
-        byCallID[callID] = entry
-        if let sim = entry.simulationResultID { bySimulationResultID[sim] = callID }
-        if entry.flushed && !wasFlushed {
+        // One lookup: the entry is changed where it lies (SIP and agent paths update a call several times).
+        guard let index = byCallID.index(forKey: callID) else { return nil }
+        let before = byCallID.values[index]
+        change(&byCallID.values[index])
+        let entry = byCallID.values[index]
+        // Only a newly named call takes its id over: an update of an older call with the same id (its BYE, a
+        // record) must not point the id back at it.
+        if let sim = entry.simulationResultID, sim != before.simulationResultID { bySimulationResultID[sim] = callID }
+        if entry.flushed && !before.flushed {
             flushes += 1
             rememberFlushed(callID)
         }
