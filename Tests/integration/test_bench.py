@@ -51,6 +51,9 @@ def test_bench_runs_end_to_end(tmp_path: Path, require_sidecar_bin: Path, requir
     concurrent = res["scale"]["concurrent"]
     assert concurrent["rss_mb"] > 0 and concurrent["records"] == concurrent["calls"] * 5, concurrent
     assert res["scale"]["long"]["ok"] == res["scale"]["long"]["calls"]
+    tenths = [t for t in res["scale"]["long"]["rss_tenths_mb"] if t]
+    assert len(res["scale"]["long"]["rss_tenths_mb"]) == 10 and tenths, res["scale"]["long"]
+    assert all(0 < low <= high for low, high in tenths), tenths
     assert res["parser"]["swift_instructions_per_message"] > 0 and res["parser"]["c_instructions_per_message"] > 0
     text = reports[0].read_text()
     for heading in ("## Call cost and capacity", "## Ledger ingest", "## Flush latency", "## Scale", "## Parser overhead"):
