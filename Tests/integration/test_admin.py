@@ -309,6 +309,22 @@ def test_results_show_evaluations_with_sent_tool_calls(sidecar, standin, admin, 
     assert admin.result(424242, status=404)["error"] == "not_found"
 
 
+@pytest.mark.timeout(30)
+def test_latencies_beyond_64_bit_integers_are_shown_not_fatal(sidecar, admin):
+    """The schema allows any number as a latency; 1e19 is integral but beyond Int64, where
+    converting it traps: the status page, which lists the latest results, must still render."""
+    ev = W.simulation_result_evaluated(7402, p50=1e19, p90=1.5e300)
+    admin.webhook_ok(ev)
+    page = admin.get("/")
+    assert page.status == 200, page.describe()
+    text = page.body.decode()
+    assert "7402" in text and "10000000000000000000.0" in text, text[-600:]
+    (r,) = admin.results()
+    assert r["p50_agent_latency_ms"] == 1e19 and r["p90_agent_latency_ms"] == 1.5e300, r
+    assert sidecar.proc.poll() is None, "the sidecar exited"
+    admin.wait_healthy()
+
+
 @pytest.mark.timeout(20)
 def test_empty_sidecar_answers_empty_lists(sidecar, admin):
     assert admin.calls() == []

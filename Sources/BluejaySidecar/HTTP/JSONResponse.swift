@@ -41,10 +41,16 @@ extension JSONWriter {
     /// A number that may have a fraction (latencies): integers stay integers.
     mutating func member(_ key: String, optionalDouble value: Double?) {
         guard let value, value.isFinite else { return memberNull(key) }
-        if value == value.rounded(), abs(value) < 1e15 { member(key, int: Int64(value)) } else { member(key, raw: Array(String(value).utf8)[...]) }
+        if let whole = value.exactInt64 { member(key, int: whole) } else { member(key, raw: Array(String(value).utf8)[...]) }
     }
 
     mutating func member(_ key: String, time ms: Int64?) {
         member(key, optional: ms.map { RFC3339.format(epochMs: $0) })
     }
+}
+
+extension Double {
+    /// The value as an integer when it is one and a Double holds it exactly (latencies print without ".0").
+    /// `Int64(_:)` traps beyond its range, and the schema lets Bluejay send any number.
+    var exactInt64: Int64? { self == rounded() && abs(self) < 1e15 ? Int64(self) : nil }
 }

@@ -59,7 +59,8 @@ enum StatusPage {
 
     private static func number(_ v: Double?) -> String {
         guard let v else { return "–" }
-        return v == v.rounded() ? String(Int64(v)) : String(format: "%.1f", v)
+        if let whole = v.exactInt64 { return String(whole) }
+        return v.isFinite ? String(format: "%.1f", v) : "–"
     }
 
     static func escape(_ s: String) -> String {
