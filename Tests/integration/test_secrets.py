@@ -91,3 +91,20 @@ def test_no_secret_in_logs_errors_metrics_pages_or_answers(sidecar_factory, admi
     leaks = [(where, name) for where, text in said for name, value in values.items() if value in text]
     assert leaks == [], f"secrets found: {leaks}"
     assert len(said) > 40
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("line", ["admin_token: @{token}", "admin_token: {token}: x", "admin_token: \"{token}"])
+def test_a_configuration_file_that_does_not_parse_is_named_without_its_text(require_sidecar_bin, tmp_path, line):
+    """YAML's parser quotes the line it stopped at, and that line may be the admin token's: the error says
+    where the file is wrong (line and column) and what is wrong, never the text."""
+    token = "admtok_LEAK_" + secrets.token_hex(12)
+    path = tmp_path / "sidecar.yaml"
+    path.write_text("log_level: info\n" + line.format(token=token) + "\nlinger_ms: 0\n")
+    r = subprocess.run([str(require_sidecar_bin), "config", "check", "--config", str(path),
+                        "--socket", str(tmp_path / "c.sock")],
+                       capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+    said = (r.stdout + r.stderr).decode("utf-8", "replace")
+    assert r.returncode != 0, said
+    assert f"configuration file {path} does not parse" in said and ("2:" in said or "line 2" in said), said
+    assert token not in said and token[:12] not in said, said

@@ -264,7 +264,10 @@ struct ConfigSources {
                 : try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
             return ConfigSources(environment: env, file: ConfigReader(provider: provider))
         } catch {
-            throw ConfigError.unusable("configuration file \(path) does not parse: \(error)")
+            // The first line only: YAML's parser goes on to quote the line of the file it stopped at, which may
+            // be the admin token's. Its first line says where (line:column) and what is wrong.
+            let what = String(describing: error).prefix { $0 != "\n" && $0 != "\r" }
+            throw ConfigError.unusable("configuration file \(path) does not parse: \(what)")
         }
     }
 
