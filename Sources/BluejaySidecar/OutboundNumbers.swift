@@ -8,10 +8,12 @@ final class OutboundNumbers: @unchecked Sendable {
     private var unused: [String: [String]] = [:]
     private var known: Set<String> = []
 
-    func add(e164: String, ids: [String]) {
+    /// Ids announced for `e164`; one known already (announced again, or `claimed` by a call before a restart)
+    /// is not handed out again.
+    func add(e164: String, ids: [String], claimed: Bool = false) {
         guard !e164.isEmpty else { return }
         lock.lock(); defer { lock.unlock() }
-        for id in ids where known.insert(e164 + "|" + id).inserted { unused[e164, default: []].append(id) }
+        for id in ids where known.insert(e164 + "|" + id).inserted && !claimed { unused[e164, default: []].append(id) }
     }
 
     /// Takes the next unused id for the first dialled string that matches a number.

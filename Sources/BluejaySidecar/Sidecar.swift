@@ -89,7 +89,9 @@ public final class Sidecar: @unchecked Sendable {
         let reader = try SharedStoreReader(path: options.storePath)
         self.reader = reader
         let open = try reader.read { db in try Ledger.openCalls(in: db) }
-        for (e164, id) in try reader.read({ db in try WebhookStore.unclaimedOutbound(in: db) }) { outbound.add(e164: e164, ids: [id]) }
+        for (e164, id, claimed) in try reader.read({ db in try WebhookStore.outboundNumbers(in: db) }) {
+            outbound.add(e164: e164, ids: [id], claimed: claimed)
+        }
         try loop.submit { tracker.restore(open) }.wait()
         try loop.submit { for call in open where call.state != .active { flusher.flush(call.callID, done: nil) } }.wait()
         if !open.isEmpty { logger.info("recovered open calls from the store", metadata: ["calls": "\(open.count)"]) }

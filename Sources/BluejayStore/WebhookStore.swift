@@ -72,11 +72,12 @@ public enum WebhookStore {
             .bind(1, callID).bind(2, e164).bind(3, simulationResultID).run()
     }
 
-    /// Unclaimed outbound ids by number, in the order they arrived.
-    public static func unclaimedOutbound(in db: SQLiteConnection) throws -> [(e164: String, simulationResultID: String)] {
-        var out: [(String, String)] = []
-        try db.statement("SELECT e164, simulation_result_id FROM outbound_numbers WHERE call_id IS NULL ORDER BY created_at, rowid")
-            .forEachRow { out.append(($0.string(0) ?? "", $0.string(1) ?? "")) }
+    /// Every outbound id by number, in the order they arrived, and whether a call took it: a restart must know
+    /// the taken ones too, or an announcement that lists one again would hand it out a second time.
+    public static func outboundNumbers(in db: SQLiteConnection) throws -> [(e164: String, simulationResultID: String, claimed: Bool)] {
+        var out: [(String, String, Bool)] = []
+        try db.statement("SELECT e164, simulation_result_id, call_id IS NOT NULL FROM outbound_numbers ORDER BY created_at, rowid")
+            .forEachRow { out.append(($0.string(0) ?? "", $0.string(1) ?? "", $0.int64(2) != 0)) }
         return out
     }
 

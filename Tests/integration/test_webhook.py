@@ -408,6 +408,35 @@ def test_outbound_matches_to_user_once_per_id(sidecar, standin, admin, start_sip
     assert standin.problems == []
 
 
+
+@pytest.mark.timeout(60)
+def test_an_outbound_id_a_call_took_is_not_handed_out_again_after_a_restart(sidecar, standin, admin, start_sipp,
+                                                                             unique):
+    """Bluejay may announce an id again in a later body (another run listing the same digital human). After a
+    crash and restart the sidecar still knows a call took it, and gives the next call the next id."""
+    admin.webhook_ok(W.outbound_simulation_started([W.digital_human("+1 (415) 555-0100", [921])]))
+    prefix = unique("dial3")
+    first = start_sipp("uac-dial-number.xml", sidecar.sip_port, transport="u1", calls=1, rate=5,
+                       inf=[("x", prefix, 300, "14155550100", "14155550100")], call_id_prefix=prefix,
+                       timeout=20).wait()
+    assert first.ok and first.successful == 1, first.describe()
+    standin.wait_for(1, timeout=15, status=200, predicate=lambda r: r.simulation_result_id == "921")
+
+    sidecar.kill9()
+    sidecar.restart()
+    admin.wait_healthy()
+    admin.webhook_ok(W.outbound_simulation_started([W.digital_human("+1 (415) 555-0100", [921, 922], dh_id=32)]))
+    prefix2 = unique("dial4")
+    second = start_sipp("uac-dial-number.xml", sidecar.sip_port, transport="u1", calls=1, rate=5,
+                        inf=[("x", prefix2, 300, "14155550100", "14155550100")], call_id_prefix=prefix2,
+                        timeout=20).wait()
+    assert second.ok and second.successful == 1, second.describe()
+    standin.wait_for(2, timeout=15, status=200)
+    standin.wait_quiet(quiet_s=1.0, timeout=10)
+    # a set: the first body may come twice, identical, when the kill fell within 100 ms of its delivery (README)
+    got = sorted({(r.simulation_result_id, r.body["metadata"]["sip_call_id"]) for r in standin.requests})
+    assert got == [("921", call_id(prefix, 1)), ("922", call_id(prefix2, 1))], standin.summary()
+
 # --- effect: simulation_ended -----------------------------------------------------------------
 
 @pytest.mark.timeout(40)
@@ -442,6 +471,31 @@ def test_simulation_ended_flushes_call_whose_bye_never_came(sidecar, standin, ad
     client.request(A.event("too_late", call_id=cid, start_offset_ms=1))
     standin.wait_quiet(quiet_s=1.0, timeout=10)
     assert len(standin.requests) == 1, standin.summary()
+
+
+@pytest.mark.timeout(40)
+def test_a_redelivered_simulation_ended_still_ends_its_open_call(sidecar, standin, admin, run_sipp, unique):
+    """A body stored before is answered "duplicate", but ending a simulation's call is safe to do twice and
+    must still happen: when a crash came between storing the first delivery and keeping what it started,
+    Bluejay's redelivery is the only thing left that ends the call before --max-call-duration."""
+    prefix = unique("redelivered")
+    sim = "7303"
+    cid = call_id(prefix, 1)
+    body = W.simulation_ended(int(sim))
+    admin.webhook_ok(body)  # no call of it yet: stored, nothing to end
+    first = run_sipp("uac-invite-only.xml", sidecar.sip_port, transport="u1", calls=1,
+                     inf=[(sim, prefix, 0)], call_id_prefix=prefix, timeout=15)
+    assert first.ok, first.describe()
+    assert admin.call(cid)["state"] == "active"
+
+    admin.webhook_ok(body, want="duplicate")
+    (req,) = standin.wait_for(1, timeout=10, status=200)
+    assert req.simulation_result_id == sim, standin.summary()
+    detail = admin.call(cid)
+    assert detail["state"] == "ended" and detail["end_reason"] == "simulation_ended", detail
+    admin.webhook_ok(body, want="duplicate")  # the call is flushed now: nothing more goes out
+    standin.wait_quiet(quiet_s=1.0, timeout=10)
+    assert len(standin.requests) == 1 and standin.problems == [], standin.summary()
 
 
 @pytest.mark.timeout(30)

@@ -30,4 +30,12 @@ struct WebhookActions: Sendable {
             break
         }
     }
+
+    /// An event whose body was stored before (Bluejay redelivers what it got no answer for): only what is safe
+    /// to do twice runs again. Ending a simulation's call is (a flushed call is left alone), and it matters: a
+    /// crash between storing the first delivery and keeping the flush it started leaves the call open, and the
+    /// redelivery is what ends it. Outbound numbers are not added again: a call may have claimed one since.
+    func applyAgain(_ event: WebhookEvent) {
+        if case .simulationEnded(let id, _) = event { simulationEnded(id) }
+    }
 }

@@ -73,7 +73,10 @@ final class WebhookEndpoint: @unchecked Sendable {
             return JSONResponse.error(.serviceUnavailable, "store_unavailable")
         }
         Counter(label: "bluejay_sidecar_webhook_events_total", dimensions: [("type", event.metricType)]).increment()
-        guard stored else { return JSONResponse.object { $0.member("status", string: "duplicate") } }
+        guard stored else {
+            actions.applyAgain(event)
+            return JSONResponse.object { $0.member("status", string: "duplicate") }
+        }
         logger.info("webhook event received", metadata: ["type": "\(event.metricType)"])
         actions.apply(event)
         return JSONResponse.object { $0.member("status", string: "received") }
