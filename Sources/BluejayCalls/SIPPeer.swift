@@ -61,13 +61,14 @@ public struct SIPDestination: Equatable, Sendable {
     /// The peer's own address, over the channel it came from.
     public static func to(_ peer: SIPPeer) -> SIPDestination { SIPDestination(peer: peer, host: peer.host, port: peer.port) }
 
-    /// RFC 3261 §18.2.2 with RFC 3581: reliable → the same connection; UDP → `maddr` if present,
-    /// else the source address, at the source port when `rport` was asked for, else at the sent-by port (5060 by default).
+    /// RFC 3261 §18.2.2 with RFC 3581: reliable → the same connection; UDP → `maddr` if present (an address,
+    /// `SIPVia.addressMaddr`), else the source address, at the source port when `rport` was asked for, else at the
+    /// sent-by port (5060 by default).
     public static func forResponse(via: SIPVia, from peer: SIPPeer) -> SIPDestination {
         if peer.transport.isReliable {
             return SIPDestination(peer: peer, host: peer.host, port: peer.port)
         }
-        if let maddr = via.maddr, !maddr.isEmpty {
+        if let maddr = via.addressMaddr {
             return SIPDestination(peer: peer, host: maddr, port: via.port ?? 5060)
         }
         if via.rport != .absent {

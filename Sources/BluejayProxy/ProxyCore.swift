@@ -377,7 +377,7 @@ public final class ProxyCore {
         guard let via = out.topVia, let transport = SIPTransport(rawValue: via.transport) else { return }
         let host: String
         let port: Int
-        if let maddr = via.maddr, !maddr.isEmpty {
+        if let maddr = via.addressMaddr {
             host = maddr
             port = via.port ?? 5060
         } else {

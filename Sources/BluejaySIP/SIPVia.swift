@@ -18,8 +18,17 @@ public struct SIPVia: Equatable, Sendable {
     /// `received` parameter; IPv6 without brackets (RFC 5118 §4.5 allows both spellings).
     public var received: String?
     public var rport: SIPViaRPort
+    /// `maddr` parameter; IPv6 without brackets.
     public var maddr: String?
     public var ttl: Int?
+
+    /// `maddr` when it is an address a response can go to (RFC 3261 §18.2.2). A name is not: resolving it would
+    /// stop the SIP loop for as long as DNS takes, and any peer can write one; the response then goes where the
+    /// other rules say, as it would without `maddr`.
+    public var addressMaddr: String? {
+        guard let maddr, !maddr.isEmpty, SIPURIParts.isNumeric(maddr) else { return nil }
+        return maddr
+    }
 
     public init(transport: String, host: String, port: Int? = nil, branch: String? = nil,
                 received: String? = nil, rport: SIPViaRPort = .absent, maddr: String? = nil, ttl: Int? = nil) {
@@ -89,7 +98,7 @@ public struct SIPVia: Equatable, Sendable {
             branch: OSIP.param(params, "branch").flatMap { OSIP.string($0.pointee.gvalue) },
             received: OSIP.param(params, "received").flatMap { OSIP.string($0.pointee.gvalue) }.map(SIPVia.unbracketed),
             rport: rport,
-            maddr: OSIP.param(params, "maddr").flatMap { OSIP.string($0.pointee.gvalue) },
+            maddr: OSIP.param(params, "maddr").flatMap { OSIP.string($0.pointee.gvalue) }.map(SIPVia.unbracketed),
             ttl: OSIP.param(params, "ttl").flatMap { $0.pointee.gvalue }.flatMap { ASCII.parseDigits($0, limit: 255) }
         )
     }

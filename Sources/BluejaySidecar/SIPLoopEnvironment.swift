@@ -87,18 +87,14 @@ final class SIPLoopEnvironment: UASEnvironment {
             channel.writeAndFlush(buffer, promise: nil)
             return
         }
-        do {
-            let address: SocketAddress
-            if let ip = try? SocketAddress(ipAddress: destination.host, port: destination.port) {
-                address = ip
-            } else {
-                address = try SocketAddress.makeAddressResolvingHost(destination.host, port: destination.port)
-            }
-            channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
-            flushSoon(channel)
-        } catch {
-            logger.warning("cannot send SIP response", metadata: ["to": "\(destination.host):\(destination.port)", "error": "\(error)"])
+        // Addresses only: resolving a name here (getaddrinfo) would stop the loop for as long as DNS takes.
+        guard let address = try? SocketAddress(ipAddress: destination.host, port: destination.port) else {
+            logger.debug("SIP message not sent: the destination is not an address", metadata: ["to": "\(destination.host):\(destination.port)"])
+            proxy?.sendFailed(to: destination)
+            return
         }
+        channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+        flushSoon(channel)
     }
 
     /// UDP channels written since the last flush. Datagrams answered in one pass of the loop (a burst of
@@ -137,6 +133,12 @@ final class SIPLoopEnvironment: UASEnvironment {
             send(bytes, to: routed)
             _ = listener
         case .tcp:
+            guard (try? SocketAddress(ipAddress: destination.host, port: destination.port)) != nil else {
+                // Connecting to a name would resolve it on the loop, as `send` says.
+                logger.debug("SIP message not sent: the destination is not an address", metadata: ["to": "\(destination.host):\(destination.port)"])
+                proxy?.sendFailed(to: destination)
+                return
+            }
             let key = "\(destination.host):\(destination.port)"
             if let channel = outboundTCP[key], channel.isActive {
                 channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)

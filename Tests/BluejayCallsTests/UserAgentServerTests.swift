@@ -244,6 +244,15 @@ final class UserAgentServerTests: XCTestCase {
         env.drain()
         uas.receive(SIPText.request("OPTIONS", branch: "z9hG4bK-3", viaParams: ";maddr=239.1.1.1"), from: natPeer)
         XCTAssertEqual(env.sent[0].destination.host, "239.1.1.1", "maddr wins")
+        env.drain()
+        uas.receive(SIPText.request("OPTIONS", branch: "z9hG4bK-4", viaParams: ";maddr=[2001:db8::9]"), from: natPeer)
+        XCTAssertEqual(env.sent[0].destination.host, "2001:db8::9", "an IPv6 maddr, without its brackets")
+        env.drain()
+        // A name is not resolved (getaddrinfo would stop the SIP loop for as long as DNS takes, and any peer can
+        // write one): the response goes to the source address, as without maddr.
+        uas.receive(SIPText.request("OPTIONS", branch: "z9hG4bK-5", viaParams: ";rport;maddr=slow.dns.example"), from: natPeer)
+        XCTAssertEqual(env.sent[0].destination.host, "203.0.113.7")
+        XCTAssertEqual(env.sent[0].destination.port, 40_000)
     }
 
     func testNoRequestGetsTwoFinalResponses() {
