@@ -140,6 +140,12 @@ public final class CallObserver {
         calls[call.callID] = call
         live += 1
         SIPMetrics.activeCalls.record(live)
+        // In the store before the registry shows it to the agent: a record written while the call rings is then
+        // committed after the call's row, and a crash or a prune meanwhile keeps both.
+        let callID = call.callID
+        environment.persist(call.stored) { [weak self] error in
+            if let error { self?.logger.error("could not store call state", metadata: ["call_id": "\(callID)", "error": "\(error)"]) }
+        }
         registry.upsert(CallEntry(callID: call.callID, simulationResultID: sim, state: .ringing, invitedAtMs: now))
         logger.info("call started", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(sim ?? "-")"])
     }

@@ -75,6 +75,14 @@ extension UserAgentServer {
         calls[call.callID] = call
         liveCalls += 1
         SIPMetrics.activeCalls.record(liveCalls)
+        if config.ringMs > 0 {
+            // In the store before the registry shows it to the agent: a record written while the call rings is
+            // then committed after the call's row, and a crash or a prune meanwhile keeps both. (Unringing, the
+            // answer's write comes next in this same tick.)
+            environment.persist(call.stored) { [weak self] error in
+                if let error { self?.logger.error("could not store call state", metadata: ["call_id": "\(call.callID)", "error": "\(error)"]) }
+            }
+        }
         registry.upsert(CallEntry(callID: call.callID, simulationResultID: call.simulationResultID, state: .ringing,
                                   invitedAtMs: call.invitedAtMs))
         logger.info("call started", metadata: ["call_id": "\(call.callID)", "simulation_result_id": "\(call.simulationResultID ?? "-")"])

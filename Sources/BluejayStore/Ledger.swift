@@ -20,9 +20,12 @@ public enum Ledger {
             .bind(5, call.endReason).bind(6, call.state.rawValue).bind(7, call.callID).bind(8, call.flushState.rawValue)
             .bind(9, call.simulationResultID).run()
         guard db.changes == 0 else { return }
+        // The floor is below the call's own records when some came first (a record in the same commit as the
+        // call's first write, ahead of it): a restart reads records back from the lowest floor of the open calls.
+        let firstRecord = db.recordLocator?.rowids(of: call.callID).first
         let stmt = try db.statement("""
             INSERT INTO calls(\(callColumns), record_floor)
-            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,(SELECT coalesce(max(id), 0) FROM records))
+            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,min((SELECT coalesce(max(id), 0) FROM records), ?15))
             ON CONFLICT(call_id) DO UPDATE SET
               simulation_result_id=coalesce(excluded.simulation_result_id, calls.simulation_result_id), remote_tag=excluded.remote_tag,
               answered_at=excluded.answered_at, ended_at=excluded.ended_at, ended_by=excluded.ended_by,
@@ -31,7 +34,7 @@ public enum Ledger {
         stmt.bind(1, call.callID).bind(2, call.simulationResultID).bind(3, call.fromHeader).bind(4, call.toHeader)
             .bind(5, call.localTag).bind(6, call.remoteTag).bind(7, call.invitedAtMs).bind(8, call.answeredAtMs)
             .bind(9, call.endedAtMs).bind(10, call.endedBy).bind(11, call.endReason).bind(12, call.state.rawValue)
-            .bind(13, blob: call.sipHeadersJSON).bind(14, call.flushState.rawValue)
+            .bind(13, blob: call.sipHeadersJSON).bind(14, call.flushState.rawValue).bind(15, firstRecord.map { $0 - 1 } ?? Int64.max)
         try stmt.run()
     }
 

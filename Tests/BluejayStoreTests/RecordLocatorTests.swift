@@ -124,6 +124,25 @@ final class RecordLocatorTests: StoreTestCase {
         XCTAssertEqual(try seen("a", writer!).writer, [1, 3, 4])
     }
 
+    /// A record committed before its call's first write (the same commit, ahead of it): the call's floor is below
+    /// it, so a restart reads it back. Without that the floor was the newest rowid, the record's own.
+    func testARecordAheadOfItsCallsFirstWriteIsFoundAfterARestart() throws {
+        var writer: StoreWriter? = try StoreWriter(path: path, logger: Logger(label: "t"))
+        try writer!.perform { db in
+            try Ledger.upsert(self.call("done"), in: db)
+            try Ledger.append(self.record(0), callID: "done", in: db)
+            try Ledger.setFlushState(.flushed, callID: "done", atMs: 9, in: db)
+            try Ledger.append(self.record(1), callID: "a", in: db)
+            try Ledger.upsert(self.call("a"), in: db)
+            try Ledger.append(self.record(2), callID: "a", in: db)
+        }
+        writer!.close()
+        writer = try StoreWriter(path: path, logger: Logger(label: "t"))
+        defer { writer!.close() }
+        XCTAssertEqual(try seen("a", writer!).writer, [1, 2])
+        XCTAssertEqual(try seen("a", writer!).reader, [1, 2])
+    }
+
     /// Pruning goes by rowid: a pruned call's record younger than a retained call's floor waits for that call.
     func testPruningKeepsEveryRecordOfCallsThatStay() throws {
         let writer = try StoreWriter(path: path, logger: Logger(label: "t"))

@@ -89,3 +89,37 @@ def test_outbox_survives_kill9_before_delivery(sidecar, standin, agent, run_sipp
         assert [t["name"] for t in ok[0].body["tool_calls"]] == ["kept"]
         assert ok[0].body["tool_calls"][0]["parameters"] == {"i": i}
     assert standin.problems == []
+
+
+@pytest.mark.timeout(60)
+def test_record_acknowledged_while_the_call_rings_survives_kill9(sidecar_factory, standin, agent_factory,
+                                                                 start_sipp, run_sipp, unique):
+    """A record the agent writes while the call still rings (--ring-ms) is acknowledged like any other, so it
+    must survive a crash like any other: the call is in the store from its INVITE, not from its answer."""
+    sc = sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, args=["--ring-ms", "1500"])
+    prefix = unique("ringing")
+    sim = f"{prefix}-sim"
+    cid = call_id(prefix, 1)
+    lport = free_port()
+    proc = start_sipp("uac-invite-only.xml", sc.sip_port, transport="u1", calls=1,
+                      inf=[(sim, prefix, 0)], call_id_prefix=prefix, timeout=20, local_port=lport)
+    client = agent_factory(sc)
+    st = client.wait_state(call_id=cid, states=("ringing",), timeout=10)
+    assert st.get("state") == "ringing", st
+    r = client.request(A.tool_call("while_ringing", {"r": 1}, "ok", call_id=cid, start_offset_ms=10))
+    assert r.get("ok") is True, r
+    first = proc.wait()
+    assert first.ok, first.describe()
+    (dialog,) = parse_dialog_log(first.logs)
+    client.close()
+
+    sc.kill9()
+    sc.restart()
+    ruri = dialog["contact"].split(";", 1)[0]
+    second = run_sipp("uac-bye-only.xml", sc.sip_port, transport="u1", calls=1,
+                      inf=[(sim, prefix, 0, dialog["from_tag"], dialog["to_tag"], ruri)],
+                      cid_str=cid, timeout=20, local_port=lport)
+    assert second.ok, second.describe()
+    (req,) = standin.wait_for(1, timeout=15, status=200)
+    assert [t["name"] for t in req.body["tool_calls"]] == ["while_ringing"], dump(req.body)
+    assert standin.problems == []
