@@ -16,7 +16,11 @@ public final class CallObserver {
         var toHeader: String
         let sipHeadersJSON: [UInt8]
         let invitedAtMs: Int64
-        let inviteCSeq: UInt32
+        /// The CSeq of the INVITE whose final response decides the call: a retry after a challenge raises it.
+        var inviteCSeq: UInt32
+        /// A final response that asks the caller to try again (401, 407, 422, 3xx) and ends the call only if no
+        /// new INVITE comes: its status, and the CSeq it answered.
+        var challenge: (status: Int, cseq: UInt32)?
         var answeredAtMs: Int64?
         var endedAtMs: Int64?
         var endedBy: String?
@@ -51,6 +55,13 @@ public final class CallObserver {
     private var calls: [String: ObservedCall] = [:]
     /// Ended calls, forgotten `transactionLingerMs` after the end.
     private var endedCalls = ExpiryQueue<ObservedCall>()
+    /// Challenged calls, ended `transactionLingerMs` (Timer B's 64·T1) after the challenge unless a new INVITE came.
+    private var challengedCalls = ExpiryQueue<(call: ObservedCall, cseq: UInt32)>()
+    /// Calls still ringing `ringingLimitMs` after their INVITE are ended: a final response lost (or never
+    /// captured) must not keep a call, and its registry entry, for `--max-call-duration`.
+    private var ringingCalls = ExpiryQueue<ObservedCall>()
+    /// Timer C (RFC 3261 §16.6, more than 3 minutes), plus a minute for a challenge and its retry.
+    public static let ringingLimitMs: Int64 = 240_000
     private var live = 0
     private let metrics = SIPMetrics()
     /// Mirror and proxy modes cannot refuse calls; kept for the protocol (a proxy stops relaying new INVITEs).
@@ -67,9 +78,28 @@ public final class CallObserver {
     public var liveCallCount: Int { live }
     /// Forgets ended calls whose linger time is over; call about once a second.
     public func sweep() {
-        endedCalls.expire(nowMs: environment.nowMs) { call in
+        let now = environment.nowMs
+        endedCalls.expire(nowMs: now) { call in
             if calls[call.callID] === call { calls[call.callID] = nil }
         }
+        challengedCalls.expire(nowMs: now) { due in
+            guard due.call.state == .ringing, let challenge = due.call.challenge, challenge.cseq == due.cseq else { return }
+            end(due.call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
+        }
+        ringingCalls.expire(nowMs: now) { call in
+            guard call.state == .ringing else { return }
+            if let challenge = call.challenge {
+                end(call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
+            } else {
+                end(call, by: "system", reason: "no_final_response", message: nil, now)
+            }
+        }
+    }
+
+    /// A final response after which RFC 3261 has the caller send a new INVITE in the same call (same Call-ID,
+    /// higher CSeq): credentials (§22.2), a larger session interval (RFC 4028 §6), another target (§8.1.3.4).
+    static func asksForRetry(_ status: Int) -> Bool {
+        status == 401 || status == 407 || status == 422 || (300..<400).contains(status)
     }
 
     /// One message seen on the wire (once: duplicates are the caller's to filter). `atMs` is the capture time
@@ -84,7 +114,15 @@ public final class CallObserver {
         let call = calls[m.callID]
         switch m.method {
         case "INVITE" where m.toTag == nil:
-            guard call == nil, registry.entry(m.callID) == nil else { return } // a retransmission, or a call already done
+            if let call {
+                // The caller's retry after a challenge: its final response decides the call now.
+                if call.state == .ringing, m.cseqNumber > call.inviteCSeq {
+                    call.inviteCSeq = m.cseqNumber
+                    call.challenge = nil
+                }
+                return // else a retransmission
+            }
+            guard registry.entry(m.callID) == nil else { return } // a call already done
             begin(m, now)
         case "INVITE", "UPDATE":
             guard let call, call.state == .active, let onHold = SIPEventReader.holdChange(m, wasOnHold: call.onHold) else { return }
@@ -95,9 +133,8 @@ public final class CallObserver {
         case "BYE":
             guard let call, call.state != .ended else { return }
             end(call, by: side(of: m, in: call), reason: "bye", message: m, now)
-        case "CANCEL":
-            guard let call, call.state == .ringing else { return }
-            end(call, by: "caller", reason: "cancelled", message: m, now)
+        // A CANCEL ends nothing by itself (§9.2: it has no effect once a final response was sent, and a 200 may
+        // be crossing it); the 487 it brings ends the call, or the ringing limit does.
         case "INFO":
             if let call { record(SIPEventReader.dtmf(m, atMs: now), call) }
         case "REFER":
@@ -123,6 +160,10 @@ public final class CallObserver {
             environment.persist(call.stored) { [weak self] error in
                 if let error { self?.logger.error("could not store call state", metadata: ["call_id": "\(callID)", "error": "\(error)"]) }
             }
+        } else if Self.asksForRetry(m.statusCode) {
+            guard call.challenge == nil else { return } // a retransmission
+            call.challenge = (m.statusCode, m.cseqNumber)
+            challengedCalls.append((call, m.cseqNumber), atMs: environment.nowMs + config.transactionLingerMs)
         } else {
             call.agentTag = m.toTag
             end(call, by: m.statusCode == 487 ? "caller" : "agent", reason: m.statusCode == 487 ? "cancelled" : "rejected_\(m.statusCode)",
@@ -138,6 +179,7 @@ public final class CallObserver {
                                 toHeader: m.toHeader, sipHeadersJSON: UserAgentServer.headersJSON(m.xHeaders), invitedAtMs: now,
                                 inviteCSeq: m.cseqNumber)
         calls[call.callID] = call
+        ringingCalls.append(call, atMs: environment.nowMs + Self.ringingLimitMs) // `sweep`'s clock, not a capture time
         live += 1
         SIPMetrics.activeCalls.record(live)
         // In the store before the registry shows it to the agent: a record written while the call rings is then

@@ -98,6 +98,18 @@ def test_cancel_while_ringing(caller_t, agent_t, proxy_factory, start_sipp, sipp
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.parametrize("caller_t,agent_t", [("u1", "u1"), ("t1", "t1")], ids=["udp", "tcp"])
+def test_call_after_proxy_auth_challenge(caller_t, agent_t, proxy_factory, start_sipp, sipp_dir, unique):
+    """The agent answers the first INVITE 407 Proxy Authentication Required; the caller ACKs it and sends the INVITE
+    again with Proxy-Authorization (same Call-ID and From-tag, CSeq 2: RFC 3261 §22.2, §8.1.3.5), which is answered,
+    ACKed, and later ended by the caller's BYE. A 407 to the first INVITE is not the end of the call: the retried
+    INVITE (same Call-ID, higher CSeq) is the call, so exactly one body goes out, answered then ended by the BYE."""
+    _, _, body = _run_call(proxy_factory, start_sipp, sipp_dir, unique, uas="uas-agent-challenge.xml",
+                           uac="uac-challenged.xml", caller_t=caller_t, agent_t=agent_t, ended_by="caller")
+    assert body["metadata"]["end_reason"] == "bye", body["metadata"]
+
+
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize("caller_t,agent_t", [("u1", "u1"), ("u1", "t1")], ids=["udp", "udp-in-tcp-out"])
 def test_reinvite_passes_through(caller_t, agent_t, proxy_factory, start_sipp, sipp_dir, unique):
     _run_call(proxy_factory, start_sipp, sipp_dir, unique, uas="uas-agent-reinvite.xml", uac="uac-reinvite.xml",

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Check every uac-*.xml scenario against a SIPp UAS standing in for the
-sidecar (sip-fixtures/scenarios/test-uas-*.xml or SIPp's built-in ``uas``),
+sidecar (sip-fixtures/scenarios/test-uas-*.xml, an uas-agent-*.xml, or SIPp's built-in ``uas``),
 on 127.0.0.1, over UDP and TCP. Needs only SIPp, not the sidecar binary.
 
     python3 Tests/integration/validate_scenarios.py            # all, both transports
@@ -38,6 +38,8 @@ CASES = [
     Case("cancel", "uac-cancel.xml", "test-uas-cancel.xml"),
     Case("cancel-487-first", "uac-cancel.xml", "test-uas-cancel-487first.xml"),
     Case("reinvite", "uac-reinvite.xml", "test-uas-reinvite.xml"),
+    # The agent scenario of test_proxy stands in directly: 407 to the first INVITE, the retry is answered.
+    Case("challenged", "uac-challenged.xml", "uas-agent-challenge.xml"),
     Case("retransmit", "uac-retransmit.xml", "test-uas-retransmit.xml", no_retrans=True),
     Case("ooddialog-bye", "uac-ooddialog-bye.xml", "test-uas-481.xml"),
     Case("options", "uac-options.xml", "test-uas-options.xml"),
