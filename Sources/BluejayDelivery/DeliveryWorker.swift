@@ -41,6 +41,10 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// committed meanwhile are kept in `doneDuringScan`, so a row its read still saw as pending is not sent again.
     private var scanning = false
     private var doneDuringScan = Set<Int64>()
+    /// Outcomes the store refused to commit (disk full, read-only): their rows stay in flight, so a body
+    /// Bluejay already has is not posted again and a retry keeps its back-off, and the outbox thread submits
+    /// them again at each pass until they are kept.
+    private var unrecorded: [(item: Outbox.Item, outcome: DeliveryOutcome, operation: StoreWriter.Operation)] = []
     private var stopping = false
     private var thread: Thread?
     private var finished = false
@@ -145,7 +149,10 @@ public final class DeliveryWorker: @unchecked Sendable {
             if capacity <= 0 { saturated = true }
             scanning = true
             doneDuringScan.removeAll(keepingCapacity: true)
+            let refused = unrecorded
+            unrecorded.removeAll()
             condition.unlock()
+            for entry in refused { keep(entry.item, entry.outcome, entry.operation, again: true) }
 
             var nextDue: Int64?
             if capacity > 0 {
@@ -248,12 +255,24 @@ public final class DeliveryWorker: @unchecked Sendable {
             logger.error("Bluejay rejected the body; kept as a dead letter", metadata: meta.merging(["status": "\(status)", "reason": "\(reason.prefix(500))"]) { $1 })
             operation = { db in try Outbox.markDead(item.id, attempts: attempts, status: status, reason: reason, nowMs: now, in: db) }
         }
-        // Deferrable: the transfer is over and its slot free; the outcome joins the next commit. A crash before
-        // it (or a power loss before its sync) means one more attempt of a body Bluejay already has, as a crash
-        // just after the POST always did.
+        keep(item, outcome, operation, again: false)
+    }
+
+    /// Commits an outcome. Deferrable: the transfer is over and its slot free; the outcome joins the next commit.
+    /// A crash before it (or a power loss before its sync) means one more attempt of a body Bluejay already has,
+    /// as a crash just after the POST always did. A commit that fails leaves the row in flight (`unrecorded`).
+    private func keep(_ item: Outbox.Item, _ outcome: DeliveryOutcome, _ operation: @escaping StoreWriter.Operation, again: Bool) {
         writer.submit(operation, deferrable: true, durability: .written) { [self] error in
-            if let error { logger.error("could not record delivery outcome", metadata: meta.merging(["error": "\(error)"]) { $1 }) }
             condition.lock()
+            if let error {
+                unrecorded.append((item, outcome, operation))
+                condition.unlock()
+                if !again {
+                    logger.error("could not record delivery outcome; the body is not posted again while it is tried again",
+                                 metadata: ["call_id": "\(item.callID)", "simulation_result_id": "\(item.simulationResultID)", "error": "\(error)"])
+                }
+                return
+            }
             inFlight.remove(item.id)
             if scanning { doneDuringScan.insert(item.id) }
             // A delivered or dead row is done; a retry's new due time may be sooner than the worker's next look.
@@ -262,6 +281,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 condition.signal()
             }
             condition.unlock()
+            if again { logger.info("delivery outcome recorded", metadata: ["call_id": "\(item.callID)", "simulation_result_id": "\(item.simulationResultID)"]) }
         }
     }
 }

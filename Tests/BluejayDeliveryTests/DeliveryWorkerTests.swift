@@ -79,6 +79,28 @@ final class DeliveryWorkerTests: XCTestCase {
         worker.stop(graceMs: 1_000)
     }
 
+    /// The store refuses to record a delivery (disk full, read-only; here a trigger): the row still reads
+    /// pending and due, but the body is not posted again, and its outcome is kept once the store takes it.
+    func testAnOutcomeTheStoreRefusesIsKeptLaterAndTheBodyIsNotPostedAgain() throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let client = BluejayClient(endpoint: endpoint(server), maxConcurrent: 4)
+        try writer.perform { db in
+            try db.execute("CREATE TRIGGER refuse_outcomes BEFORE UPDATE ON outbox BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        }
+        let worker = try worker(.bluejay(client), maxInFlight: 4)
+        worker.enqueued(try enqueue(1))
+        XCTAssertTrue(waitUntil(timeout: 10) { server.requests.count == 1 })
+        usleep(2_500_000) // the outbox thread looks at least once a second: two looks or more at a due row
+        XCTAssertEqual(server.requests.count, 1, "posted again while its outcome was not kept")
+        XCTAssertEqual(try delivered(), 0)
+        try writer.perform { db in try db.execute("DROP TRIGGER refuse_outcomes") }
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? self.delivered()) == 1 }, "the outcome is kept once the store takes it")
+        XCTAssertEqual(server.requests.count, 1)
+        XCTAssertEqual(worker.delivered, 1)
+        worker.stop(graceMs: 1_000)
+    }
+
     /// Dry-run writes files, which the thread handing the body over (the store writer's) must not do: the body
     /// goes through the outbox thread, and is written and marked delivered all the same.
     func testDryRunBodiesGoThroughTheOutboxThread() throws {
