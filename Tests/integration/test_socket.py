@@ -106,6 +106,10 @@ def test_pipelined_replies_in_order(sidecar, standin, agent, live_call_factory):
             assert got.get("ok") is True and got.get("call_id") == cid, (i, got)
         else:
             assert got.get("error") == want, (i, want, got)
+    # Blank lines (nothing, a lone CR) are not requests: the reply read next is the lookup's.
+    agent.sock.sendall(b"\n\r\n" + json.dumps({"type": "lookup", "call_id": cid}).encode() + b"\n")
+    got = agent.read_reply(5)
+    assert got.get("ok") is True and got.get("call_id") == cid, got
     assert agent.no_reply_within(0.3), "more replies than request lines"
 
     res = call.proc.wait()
