@@ -74,6 +74,16 @@ public final class CallRegistry: @unchecked Sendable {
         return entry
     }
 
+    /// Forgets a call whose first write failed (a `start` the store refused): it never existed, so records
+    /// naming it are refused instead of acknowledged into a ledger that nothing would flush. Counts as a flush for
+    /// `flushCount`, so batches checked before it look again (`closedAmong`).
+    public func remove(_ callID: String) {
+        lock.lock(); defer { lock.unlock() }
+        guard let entry = byCallID.removeValue(forKey: callID) else { return }
+        if let sim = entry.simulationResultID, bySimulationResultID[sim] == callID { bySimulationResultID[sim] = nil }
+        flushes += 1
+    }
+
     public func entry(_ callID: String) -> CallEntry? {
         lock.lock(); defer { lock.unlock() }
         return byCallID[callID]
@@ -86,11 +96,12 @@ public final class CallRegistry: @unchecked Sendable {
         return flushes
     }
 
-    /// The flushed calls among `callIDs`, in one lock for a batch of records (empty when none is, as usual).
-    public func flushedAmong(_ callIDs: some Sequence<String>) -> Set<String> {
+    /// The calls among `callIDs` that take no more records, flushed or forgotten (`remove`), in one lock for a
+    /// batch of records (empty when none is, as usual).
+    public func closedAmong(_ callIDs: some Sequence<String>) -> Set<String> {
         lock.lock(); defer { lock.unlock() }
         var out: Set<String> = []
-        for id in callIDs where byCallID[id]?.flushed == true { out.insert(id) }
+        for id in callIDs where byCallID[id]?.flushed != false { out.insert(id) }
         return out
     }
 

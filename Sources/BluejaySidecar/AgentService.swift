@@ -84,13 +84,13 @@ final class AgentService: @unchecked Sendable {
         let checkedAt = batch.flushCount
         let failures = BatchFailures()
         writer.submit({ db in
-            // Checked again on the writer thread: a flush committed ahead of these records closed the ledger
-            // (only if a call was flushed since the records were found open).
-            let flushed = registry.flushCount == checkedAt ? [] : registry.flushedAmong(items.lazy.map(\.callID))
+            // Checked again on the writer thread: a flush committed ahead of these records closed the ledger, or
+            // a `start` that failed was forgotten (only if either happened since the records were found open).
+            let closed = registry.flushCount == checkedAt ? [] : registry.closedAmong(items.lazy.map(\.callID))
             let appender = try Ledger.appender(in: db)
             for i in items.indices {
-                if !flushed.isEmpty && flushed.contains(items[i].callID) {
-                    failures.set(i, Self.flushed(items[i].callID), count: items.count)
+                if !closed.isEmpty && closed.contains(items[i].callID) {
+                    failures.set(i, Self.closed(items[i].callID, registry), count: items.count)
                     continue
                 }
                 do {
@@ -146,8 +146,16 @@ final class AgentService: @unchecked Sendable {
         let stored = StoredCall(callID: callID, simulationResultID: sim, fromHeader: "", toHeader: "", localTag: "", remoteTag: nil,
                                 invitedAtMs: now, answeredAtMs: now, state: .active, sipHeadersJSON: Array("{}".utf8))
         logger.info("ledger started without SIP", metadata: ["call_id": "\(callID)", "simulation_result_id": "\(sim)"])
-        writer.submit({ db in try Ledger.upsert(stored, in: db) }, completion: { error in
-            if let error { return reply(Self.reply(for: error)) }
+        // If the write fails the ledger never was: forgotten at once, so records queued behind it (even in the
+        // same commit) are refused rather than acknowledged into a ledger nothing would flush; a `start` again
+        // opens it.
+        writer.submit({ [registry] db in
+            do { try Ledger.upsert(stored, in: db) } catch { registry.remove(callID); throw error }
+        }, completion: { [registry] error in
+            if let error {
+                registry.remove(callID) // the commit failed
+                return reply(Self.reply(for: error))
+            }
             reply(AgentReply.lookup(callID: callID, simulationResultID: sim, state: "active", startedAtEpochMs: now))
         })
     }
@@ -159,16 +167,18 @@ final class AgentService: @unchecked Sendable {
         let naming = entry.simulationResultID == nil ? record.call.simulationResultID : nil
         let stored = Self.stored(record)
         writer.submit({ db in
-            // Checked again on the writer thread: a flush committed ahead of this record closed the ledger.
-            guard registry.entry(callID)?.flushed != true else { throw Self.flushed(callID) }
-            if let naming {
-                try Ledger.setSimulationResultID(naming, callID: callID, in: db)
-                registry.update(callID) { if $0.simulationResultID == nil { $0.simulationResultID = naming } }
-            }
+            // Checked again on the writer thread: a flush committed ahead of this record closed the ledger, or a
+            // failed `start` was forgotten.
+            guard registry.entry(callID)?.flushed == false else { throw Self.closed(callID, registry) }
+            if let naming { try Ledger.setSimulationResultID(naming, callID: callID, in: db) }
             try Ledger.append(stored, callID: callID, in: db)
         }, singleStatement: naming == nil, completion: { error in
             if let error { return reply(Self.reply(for: error)) }
-            registry.update(callID) { $0.recordCount += 1 }
+            // Named only once committed: after a failed commit the next record names the call again.
+            registry.update(callID) {
+                $0.recordCount += 1
+                if let naming, $0.simulationResultID == nil { $0.simulationResultID = naming }
+            }
             counter?.increment()
             reply(AgentReply.ok)
         })
@@ -181,6 +191,14 @@ final class AgentService: @unchecked Sendable {
     private func unknownCall(_ ref: CallReference) -> AgentProtocolError {
         let name = ref.callID.map { "call_id \"\(Self.clip($0))\"" } ?? "simulation_result_id \"\(Self.clip(ref.simulationResultID ?? ""))\""
         return AgentProtocolError(code: .unknownCall, message: "no call with \(name) is known to the sidecar")
+    }
+
+    /// Why a call takes no more records: flushed, or forgotten (`CallRegistry.remove`).
+    private static func closed(_ callID: String, _ registry: CallRegistry) -> AgentProtocolError {
+        guard registry.entry(callID) != nil else {
+            return AgentProtocolError(code: .unknownCall, message: "no call with call_id \"\(clip(callID))\" is known to the sidecar")
+        }
+        return flushed(callID)
     }
 
     private static func flushed(_ callID: String) -> AgentProtocolError {

@@ -47,6 +47,20 @@ final class CallRegistryTests: XCTestCase {
         XCTAssertEqual(registry.flushCount, 3)
         XCTAssertNil(registry.entry("a"))
         XCTAssertNil(registry.resolve(callID: nil, simulationResultID: "sim-a"))
-        XCTAssertEqual(registry.flushedAmong(["a", "b", "c"]), ["b", "c"])
+        registry.upsert(CallEntry(callID: "d", simulationResultID: nil, state: .active, invitedAtMs: 2))
+        // Forgotten ("a", past the retention; "ghost", never there) takes no records either.
+        XCTAssertEqual(registry.closedAmong(["a", "b", "c", "d", "ghost"]), ["a", "b", "c", "ghost"])
+    }
+
+    /// A call whose first write failed is forgotten: found by neither name, and batches look again.
+    func testARemovedCallIsGoneByBothNamesAndCountsForBatches() {
+        let registry = CallRegistry()
+        registry.upsert(CallEntry(callID: "c", simulationResultID: "sim-c", state: .active, invitedAtMs: 1))
+        let before = registry.flushCount
+        registry.remove("c")
+        XCTAssertNil(registry.resolve(callID: "c", simulationResultID: nil))
+        XCTAssertNil(registry.resolve(callID: nil, simulationResultID: "sim-c"))
+        XCTAssertEqual(registry.flushCount, before + 1)
+        XCTAssertEqual(registry.closedAmong(["c"]), ["c"])
     }
 }

@@ -282,6 +282,69 @@ def test_max_call_duration_in_mirror_mode_ends_the_call_locally(sidecar_factory,
     report("BYE never arrives, mode mirror (--max-call-duration 2s)", calls=1, records=1, lost=0)
 
 
+# --- a write the store refuses ------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def refusing(sc, name: str, trigger: str):
+    """A trigger in the running sidecar's own store that makes some of its writes fail (as a disk that fills up
+    makes them fail), for the length of the block. SQLite re-prepares the sidecar's statements on the change."""
+    db = sqlite3.connect(str(sc.data_dir / "sidecar.sqlite"), timeout=10)
+    try:
+        db.execute(f"CREATE TRIGGER {name} {trigger}")
+        db.commit()
+        yield
+    finally:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        db.commit()
+        db.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_start_the_store_refused_opens_no_ledger(sidecar, standin, agent, unique):
+    """A `start` whose write fails gets an error, and the ledger it would have opened does not exist: records
+    naming it, even pipelined behind it into the same commit, are refused (unknown_call), never acknowledged
+    into a ledger that nothing would flush. A `start` again, once the store takes it, opens it."""
+    sim, cid = unique("refused-start"), unique("refused-ledger")
+    with refusing(sidecar, "refuse_start", "BEFORE INSERT ON calls WHEN NEW.local_tag = '' "
+                                           "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"):
+        start = {"type": "start", "call_id": cid, "simulation_result_id": sim}
+        replies = agent.pipeline([start, A.tool_call("pipelined", {}, None, call_id=cid, start_offset_ms=1)])
+        assert "error" in replies[0], replies
+        assert replies[1].get("error") == "unknown_call", replies
+        late = agent.request(A.tool_call("later", {}, None, call_id=cid, start_offset_ms=2))
+        assert late.get("error") == "unknown_call", late
+    assert agent.request(start).get("ok") is True
+    assert agent.request(A.tool_call("kept", {"k": 1}, "ok", call_id=cid, start_offset_ms=3)).get("ok") is True
+    assert agent.request(A.end(call_id=cid)).get("ok") is True
+    (req,) = standin.wait_for(1, timeout=15, status=200)
+    assert req.simulation_result_id == sim, standin.summary()
+    assert [t["name"] for t in req.body["tool_calls"]] == ["kept"], req.body["tool_calls"]
+    assert standin.problems == []
+
+
+@pytest.mark.timeout(60)
+def test_a_call_is_named_only_by_a_record_the_store_kept(sidecar, standin, agent, unique):
+    """A record that names its call's simulation result id and is refused leaves the call unnamed, so the same
+    record again names it and the call goes out under that id (before, the id was taken in memory by the
+    refused record, the retry skipped naming the call in the store, and the call was never sent)."""
+    sim = unique("named-late")
+    call = UdpCall(sidecar.sip_port)  # no X-Simulation-Result-Id: the agent names the call
+    assert call.invite() == 200
+    naming = {**A.event("named", call_id=call.call_id, start_offset_ms=5), "simulation_result_id": sim}
+    # The record's insert fails after the naming's update went through: the operation is undone as a whole.
+    with refusing(sidecar, "refuse_naming", "BEFORE INSERT ON records WHEN NEW.kind = 'event' "
+                                            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"):
+        refused = agent.request(naming)
+        assert "error" in refused, refused
+    assert agent.request(naming).get("ok") is True
+    assert call.bye() == 200
+    call.close()
+    (req,) = standin.wait_for(1, timeout=15, status=200)
+    assert req.simulation_result_id == sim, standin.summary()
+    assert "named" in [e["title"] for e in req.body["events"]], req.body["events"]
+    assert standin.problems == []
+
+
 # --- data directory full ----------------------------------------------------------------------------------
 
 class Tmpfs:
