@@ -9,16 +9,17 @@ public enum Ledger {
     /// A call's later states change no indexed column, so they go in as an UPDATE of the columns that move: it
     /// writes the row's page alone, where the upsert also rewrites the call's entry in `calls_open` (and, before
     /// schema 4, in `calls_sim`: three pages to the log for one, one at a random place in a large index). The first
-    /// write of a call, or one naming a new simulation result id or flush state, takes the upsert. Either way one
-    /// statement changes the store: an UPDATE that matches no row writes nothing.
+    /// write of a call, or one naming a new simulation result id, takes the upsert. Either way one statement
+    /// changes the store: an UPDATE that matches no row writes nothing. A write of call state never changes the
+    /// flush state (`setFlushState` does): SIP state written late, after a store outage, must not reopen a call
+    /// already flushed, or it would be flushed twice.
     public static func upsert(_ call: StoredCall, in db: SQLiteConnection) throws {
         try db.statement("""
             UPDATE calls SET remote_tag=?1, answered_at=?2, ended_at=?3, ended_by=?4, end_reason=?5, state=?6
-            WHERE call_id=?7 AND flush_state=?8 AND (?9 IS NULL OR simulation_result_id IS ?9)
+            WHERE call_id=?7 AND (?8 IS NULL OR simulation_result_id IS ?8)
             """)
             .bind(1, call.remoteTag).bind(2, call.answeredAtMs).bind(3, call.endedAtMs).bind(4, call.endedBy)
-            .bind(5, call.endReason).bind(6, call.state.rawValue).bind(7, call.callID).bind(8, call.flushState.rawValue)
-            .bind(9, call.simulationResultID).run()
+            .bind(5, call.endReason).bind(6, call.state.rawValue).bind(7, call.callID).bind(8, call.simulationResultID).run()
         guard db.changes == 0 else { return }
         // The floor is below the call's own records when some came first (a record in the same commit as the
         // call's first write, ahead of it): a restart reads records back from the lowest floor of the open calls.
@@ -29,7 +30,7 @@ public enum Ledger {
             ON CONFLICT(call_id) DO UPDATE SET
               simulation_result_id=coalesce(excluded.simulation_result_id, calls.simulation_result_id), remote_tag=excluded.remote_tag,
               answered_at=excluded.answered_at, ended_at=excluded.ended_at, ended_by=excluded.ended_by,
-              end_reason=excluded.end_reason, state=excluded.state, flush_state=excluded.flush_state
+              end_reason=excluded.end_reason, state=excluded.state
             """)
         stmt.bind(1, call.callID).bind(2, call.simulationResultID).bind(3, call.fromHeader).bind(4, call.toHeader)
             .bind(5, call.localTag).bind(6, call.remoteTag).bind(7, call.invitedAtMs).bind(8, call.answeredAtMs)

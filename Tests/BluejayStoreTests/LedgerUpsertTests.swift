@@ -60,15 +60,33 @@ final class LedgerUpsertTests: StoreTestCase {
         expected.simulationResultID = "sim-a"
         XCTAssertEqual(try stored("a"), expected)
 
-        // A new id replaces it; a new flush state is taken too.
+        // A new id replaces it.
         expected.simulationResultID = "sim-other"
         try Ledger.upsert(expected, in: db)
         XCTAssertEqual(try stored("a"), expected)
-        expected.flushState = .skipped
-        try Ledger.upsert(expected, in: db)
+        XCTAssertEqual(try db.statement("SELECT count(*) FROM calls").firstRow { $0.int64(0) }, 1)
+    }
+
+    /// The flush state is the flush's alone: call state written after the flush (SIP state the store refused
+    /// during an outage, written again once it takes writes) does not reopen the call, which would be flushed
+    /// a second time. Whether the write takes the UPDATE or the upsert (a new simulation result id).
+    func testCallStateWrittenAfterTheFlushDoesNotReopenTheCall() throws {
+        var c = call("a")
+        try Ledger.upsert(c, in: db)
+        try Ledger.setFlushState(.flushed, callID: "a", atMs: 3_000, in: db)
+        c.state = .ended
+        c.endedAtMs = 2_000
+        c.endedBy = "caller"
+        c.endReason = "bye"
+        try Ledger.upsert(c, in: db)
+        var expected = c
+        expected.flushState = .flushed
+        XCTAssertEqual(try stored("a"), expected)
+        c.simulationResultID = "sim-other"
+        expected.simulationResultID = "sim-other"
+        try Ledger.upsert(c, in: db)
         XCTAssertEqual(try stored("a"), expected)
         XCTAssertEqual(try Ledger.openCalls(in: db).map(\.callID), [])
-        XCTAssertEqual(try db.statement("SELECT count(*) FROM calls").firstRow { $0.int64(0) }, 1)
     }
 
     /// The point of the UPDATE: a later state writes the row's page and no index page; a flush adds one page,
