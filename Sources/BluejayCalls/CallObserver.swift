@@ -27,6 +27,13 @@ public final class CallObserver {
         var endReason: String?
         var state: StoredCall.State = .ringing
         var onHold = false
+        /// In-dialog requests that made an event, by sender's tag, CSeq and method: the same request seen again (a
+        /// retransmission, or a copy from a second capture point that differs in its bytes) makes no second event.
+        private var eventRequests: Set<String> = []
+
+        func firstSight(of m: SIPMessage) -> Bool {
+            eventRequests.insert("\(m.fromTag ?? "")|\(m.cseqNumber)|\(m.method)").inserted
+        }
 
         init(callID: String, callerTag: String?, simulationResultID: String?, fromHeader: String, toHeader: String,
              sipHeadersJSON: [UInt8], invitedAtMs: Int64, inviteCSeq: UInt32) {
@@ -136,11 +143,11 @@ public final class CallObserver {
         // A CANCEL ends nothing by itself (§9.2: it has no effect once a final response was sent, and a 200 may
         // be crossing it); the 487 it brings ends the call, or the ringing limit does.
         case "INFO":
-            if let call { record(SIPEventReader.dtmf(m, atMs: now), call) }
+            if let call, call.firstSight(of: m) { record(SIPEventReader.dtmf(m, atMs: now), call) }
         case "REFER":
-            if let call { record(SIPEventReader.transfer(m, atMs: now, by: side(of: m, in: call)), call) }
+            if let call, call.firstSight(of: m) { record(SIPEventReader.transfer(m, atMs: now, by: side(of: m, in: call)), call) }
         case "NOTIFY":
-            if let call { record(SIPEventReader.transferOutcome(m, atMs: now), call) }
+            if let call, call.firstSight(of: m) { record(SIPEventReader.transferOutcome(m, atMs: now), call) }
         default:
             return
         }

@@ -61,7 +61,6 @@ public final class ProxyCore {
         let side = side(of: peer)
         switch SIPMessage.parse(bytes) {
         case .message(let message):
-            environment.observe(message: message, from: side)
             if message.isRequest {
                 handleRequest(message, from: peer, side: side)
             } else {
@@ -108,6 +107,7 @@ public final class ProxyCore {
         let key = ServerKey(request, via: via)
 
         if request.method == "ACK" {
+            environment.observe(message: request, from: side)
             if let invite = servers[key], let status = invite.finalStatus, status >= 300 {
                 // Hop-by-hop ACK for a non-2xx we forwarded: ours went upstream already.
                 invite.responseTimer?.cancel()
@@ -122,6 +122,7 @@ public final class ProxyCore {
             if let last = existing.lastResponse { environment.send(last, to: existing.responseDestination) }
             return
         }
+        environment.observe(message: request, from: side) // once: its retransmissions were absorbed above
 
         let tx = ProxyTransaction(key: key, request: request, origin: side, via: via, peer: peer,
                                   branch: Branch.derive(seed: key.seed, instance: config.instanceID))
@@ -311,6 +312,7 @@ public final class ProxyCore {
             logger.debug("response not for us", metadata: ["call_id": "\(response.callID)"])
             return
         }
+        environment.observe(message: response, from: side)
         let method = response.cseqMethod
         let status = response.statusCode
         if method == "CANCEL", let cancel = cancels[branch] {

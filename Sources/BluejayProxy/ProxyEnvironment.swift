@@ -24,7 +24,9 @@ public protocol ProxyEnvironment: AnyObject {
 
     func schedule(afterMs: Int64, _ task: @escaping () -> Void) -> SIPTimer
 
-    /// Every message the proxy received and parsed, request or response, either direction, before it acts on it.
+    /// What the proxy received and acts on, either direction, before it acts on it: a request that opens a
+    /// transaction (not its retransmissions, so an INFO's DTMF is one event), an ACK, and a response to a request
+    /// the proxy sent (a stray response, dropped, is not shown).
     func observe(message: SIPMessage, from side: ProxySide)
 
     /// A response the proxy made itself (100 Trying, 200 to CANCEL, 408, 483, 503, 400) and sent to `side`.

@@ -40,6 +40,12 @@ final class CallObserverTests: XCTestCase {
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
     }
 
+    private func info(cseq: Int, digit: String, viaHost: String = "192.0.2.10") -> [UInt8] {
+        let text = String(decoding: SIPText.request("INFO", branch: "z9hG4bK-info\(cseq)", cseq: cseq, toTag: "agent-tag",
+                                                    viaHost: viaHost, body: "Signal=\(digit)\r\nDuration=160\r\n"), as: UTF8.self)
+        return Array(text.replacingOccurrences(of: "Content-Type: application/sdp", with: "Content-Type: application/dtmf-relay").utf8)
+    }
+
     private var state: CallEntry.State? { registry.entry("call-1@test")?.state }
     private var lastStored: StoredCall? { env.persisted.last }
 
@@ -95,6 +101,21 @@ final class CallObserverTests: XCTestCase {
         XCTAssertEqual(state, .ended)
         XCTAssertEqual(lastStored?.endReason, "cancelled")
         XCTAssertEqual(lastStored?.endedBy, "caller")
+    }
+
+    /// Mirror: a request captured at two points, in bytes that differ (the second copy with the proxy's Via on
+    /// top), or retransmitted, is one event.
+    func testAnInDialogRequestSeenTwiceIsOneEvent() {
+        see(invite(cseq: 1))
+        see(response(200, cseq: 1))
+        let dtmf = info(cseq: 2, digit: "5")
+        let copy = info(cseq: 2, digit: "5", viaHost: "203.0.113.1")
+        see(dtmf)
+        see(copy)
+        see(dtmf)
+        XCTAssertEqual(env.events.filter { $0 == "dtmf" }.count, 1)
+        see(info(cseq: 3, digit: "6"))
+        XCTAssertEqual(env.events.filter { $0 == "dtmf" }.count, 2, "the next digit is an event of its own")
     }
 
     /// A final response never seen (lost, or not captured) does not keep the call for --max-call-duration.

@@ -47,6 +47,10 @@ final class FakeEnvironment: UASEnvironment {
 
     func callEnded(_ callID: String) { ended.append(callID) }
 
+    /// SIP-derived events recorded, by title.
+    var events: [String] = []
+    func record(_ event: SIPCallEvent, callID: String) { events.append(event.title) }
+
     func advance(_ ms: Int64) { clock.advance(ms) }
 
     /// Status codes from the status lines, so messages our parser would refuse still count.

@@ -145,6 +145,27 @@ final class ProxyCoreTests: XCTestCase {
         XCTAssertEqual(env.sent[0].message.cseqMethod, "BYE")
     }
 
+    /// The call tracker is shown each request once (an INFO retransmitted while the upstream is slow to answer
+    /// is one DTMF, not two) and only responses to what the proxy sent (a stray one the proxy drops ends nothing).
+    func testTheTrackerSeesEachTransactionOnceAndNoStrayResponse() throws {
+        let out = forwardedInvite()
+        proxy.receive(upstreamResponse(to: out, 200), from: upstreamUDP)
+        env.drain()
+        let route = "<sip:203.0.113.1:5060;transport=udp;lr>"
+        let info = ProxyText.request("INFO", uri: "sip:agent@198.51.100.1:5080", via: "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-info",
+                                     cseq: 2, to: "<sip:agent@203.0.113.1>;tag=agent-tag", routes: [route])
+        let before = env.observed.count
+        proxy.receive(info, from: caller)
+        proxy.receive(info, from: caller)
+        XCTAssertEqual(env.observed.count - before, 1, "a retransmission is absorbed before the tracker sees it")
+        XCTAssertEqual(env.methods, ["INFO"], "and is not forwarded again")
+
+        let stray = "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 192.0.2.77:5060;branch=z9hG4bK-x\r\nFrom: <sip:caller@192.0.2.10>;tag=ft1\r\n"
+            + "To: <sip:agent@203.0.113.1>;tag=agent-tag\r\nCall-ID: call-1@test\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        proxy.receive(Array(stray.utf8), from: upstreamUDP)
+        XCTAssertEqual(env.observed.count - before, 1, "a response not to our Via is not shown")
+    }
+
     func testByeFromUpstreamGoesToCallerContactWithoutOurRoute() throws {
         let out = forwardedInvite()
         proxy.receive(upstreamResponse(to: out, 200), from: upstreamUDP)
