@@ -331,7 +331,9 @@ public final class ProxyCore {
         }
         tx.gotResponse = true
         if status < 200 {
-            if !tx.gotProvisional, tx.method == "INVITE" {
+            // Timer C (§16.7 step 2): from the first provisional, and again at each one above 100, so a call that
+            // keeps ringing (180, 183 ...) is not cancelled while it still rings.
+            if tx.method == "INVITE", !tx.gotProvisional || status > 100 {
                 tx.stopClientTimers()
                 tx.timeoutTimer = environment.schedule(afterMs: config.timerCMs) { [weak self, weak tx] in
                     guard let self, let tx, !tx.clientDone else { return }

@@ -262,6 +262,24 @@ final class ProxyCoreTests: XCTestCase {
         XCTAssertEqual(env.sent.count, 0)
     }
 
+    /// Timer C restarts at each provisional above 100 (§16.7 step 2): a call still ringing after 3 minutes, its
+    /// 180s and 183s coming, is not cancelled; one the upstream went silent on is, 3 minutes after the last.
+    func testTimerCRestartsAtEachProvisionalAbove100() {
+        let out = forwardedInvite()
+        proxy.receive(upstreamResponse(to: out, 100), from: upstreamUDP)
+        env.advance(100_000)
+        proxy.receive(upstreamResponse(to: out, 180), from: upstreamUDP)
+        env.advance(100_000)
+        proxy.receive(upstreamResponse(to: out, 183), from: upstreamUDP)
+        env.advance(179_999)
+        XCTAssertEqual(env.statuses, [180, 183], "still ringing: no CANCEL, no 408")
+        XCTAssertEqual(proxy.counters.timeouts, 0)
+        env.drain()
+        env.advance(1)
+        XCTAssertEqual(env.methods, ["CANCEL", "408"])
+        XCTAssertEqual(proxy.counters.timeouts, 1)
+    }
+
     func testNonInviteTimeoutIs408() {
         proxy.receive(ProxyText.request("OPTIONS"), from: caller)
         XCTAssertEqual(env.methods, ["OPTIONS"], "no 100 for non-INVITE")
