@@ -28,6 +28,11 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private var batch = AgentRecordBatch()
     private var batchSequences: [Int] = []
 
+    /// A pipelining agent is read no further while this many of its lines, or lines of this many bytes, wait
+    /// for their replies (a slow disk): what it has in flight is bounded, and it waits in its own socket buffer.
+    static let maxUnansweredLines = 4_096
+    static let maxUnansweredBytes = 16 << 20
+
     init(service: AgentService) { self.service = service }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -61,7 +66,21 @@ final class AgentConnectionHandler: ChannelInboundHandler {
             buffer.moveReaderIndex(to: buffer.writerIndex)
         }
         submitBatch()
+        updateReading()
     }
+
+    /// Reads on while the agent reads its replies (the channel is writable) and its lines in flight are within
+    /// bounds; after EOF, not at all.
+    private func updateReading() {
+        guard let context, !inputClosed else { return }
+        let read = context.channel.isWritable && replies.unanswered < Self.maxUnansweredLines
+            && replies.unansweredBytes < Self.maxUnansweredBytes
+        guard read != reading else { return }
+        reading = read
+        _ = context.channel.setOption(.autoRead, value: read)
+    }
+    /// What `autoRead` was last set to.
+    private var reading = true
 
     /// One line without its "\n" (joined with what an earlier read left of it).
     private func line(_ bytes: ArraySlice<UInt8>, now: Int64) {
@@ -86,14 +105,14 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         if batch.isEmpty { batch.begin(flushCount: service.flushCount) }
         switch service.step(line, arrivalEpochMs: now) {
         case .append(let record):
-            batchSequences.append(replies.reserve())
+            batchSequences.append(replies.reserve(bytes: line.count))
             batch.append(record)
         case .answer(let reply):
             answer(reply)
         case .request(let request):
             // Store writes and flushes keep line order: what was read before goes to the store first.
             submitBatch()
-            let sequence = replies.reserve()
+            let sequence = replies.reserve(bytes: line.count)
             let handoff = self.handoff!
             service.handle(request, arrivalEpochMs: now) { [self] reply in
                 handoff.run { self.deliver(sequence, reply, flush: false) }
@@ -147,6 +166,7 @@ final class AgentConnectionHandler: ChannelInboundHandler {
             replies.takeReady { out.writeBytes($0) }
             context.write(wrapOutboundOut(out), promise: nil)
             if flush { context.flush() } else { unflushed = true }
+            updateReading()
         }
         closeIfDone()
     }
@@ -175,7 +195,7 @@ final class AgentConnectionHandler: ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // A client that does not read its replies stops being read from, instead of growing our buffers.
-        _ = context.channel.setOption(.autoRead, value: context.channel.isWritable)
+        updateReading()
         context.fireChannelWritabilityChanged()
     }
 

@@ -2,6 +2,8 @@
 /// taken once every line before it is answered, so the agent can pair replies with lines by position.
 struct AgentReplyQueue {
     private var slots: [[UInt8]?] = []
+    /// Bytes of each slot's line, while it waits for its reply.
+    private var sizes: [Int] = []
     /// Index in `slots` of the oldest line not yet answered on the wire.
     private var head = 0
     /// Sequence of the line in `slots[head]`.
@@ -9,10 +11,15 @@ struct AgentReplyQueue {
 
     /// Every line read so far has had its reply taken.
     var allWritten: Bool { head == slots.count }
+    /// Lines read whose reply has not been taken yet, and their bytes: what a pipelining agent has in flight.
+    var unanswered: Int { slots.count - head }
+    private(set) var unansweredBytes = 0
 
-    /// A slot for the next line; returns the line's sequence.
-    mutating func reserve() -> Int {
+    /// A slot for the next line (`bytes` long); returns the line's sequence.
+    mutating func reserve(bytes: Int = 0) -> Int {
         slots.append(nil)
+        sizes.append(bytes)
+        unansweredBytes += bytes
         return headSequence + slots.count - 1 - head
     }
 
@@ -36,14 +43,17 @@ struct AgentReplyQueue {
         while head < slots.count, let reply = slots[head] {
             body(reply)
             slots[head] = nil
+            unansweredBytes -= sizes[head]
             head += 1
             headSequence += 1
         }
         if head == slots.count {
             slots.removeAll(keepingCapacity: true)
+            sizes.removeAll(keepingCapacity: true)
             head = 0
         } else if head >= 1_024 && head * 2 >= slots.count {
             slots.removeFirst(head)
+            sizes.removeFirst(head)
             head = 0
         }
     }

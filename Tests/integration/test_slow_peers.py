@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 
@@ -160,6 +161,57 @@ def test_agent_that_never_reads_replies_is_held_back_alone(slow_sidecar, standin
     names = [t["name"] for t in req.body["tool_calls"]]
     assert names.count("hog") == sent_lines and "other" in names
     call.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_pipelining_agent_is_read_no_further_than_the_store_keeps_up(slow_sidecar, standin):
+    """While the store cannot commit (here another process holds its write lock, as a stalled disk would), an
+    agent that pipelines without waiting is read only up to a bound (4,096 lines, 16 MiB of lines waiting for
+    replies): the rest waits in its own socket, not in the sidecar's memory. Once the store commits again, every
+    line it wrote is answered, in order, and kept."""
+    sc = slow_sidecar
+    agent = A.AgentClient(sc.socket_path)
+    start = agent.request({"type": "start", "simulation_result_id": "slow-store"})
+    assert start.get("ok") is True, start
+    cid = start["call_id"]
+    line = (json.dumps(A.tool_call("piped", {"pad": "x" * 60_000}, None, call_id=cid, start_offset_ms=1)) + "\n").encode()
+    lock = sqlite3.connect(str(sc.data_dir / "sidecar.sqlite"), timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # the sidecar's commits now wait (its busy timeout is 5 s)
+    try:
+        agent.sock.setblocking(False)
+        sent_lines, pending, blocked_since = 0, b"", None
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and sent_lines < 1_000:  # 1,000 lines: 60 MB
+            if not pending:
+                pending = line
+            try:
+                n = agent.sock.send(pending)
+                pending = pending[n:]
+                if not pending:
+                    sent_lines += 1
+                blocked_since = None
+            except BlockingIOError:
+                blocked_since = blocked_since or time.monotonic()
+                if time.monotonic() - blocked_since > 1.0:
+                    break
+                time.sleep(0.01)
+        accepted = sent_lines * len(line)
+        assert blocked_since is not None, f"never held back: {sent_lines} lines ({accepted >> 20} MiB) taken in"
+        assert accepted < 24 << 20, f"{accepted >> 20} MiB of lines taken in while the store could not commit"
+    finally:
+        lock.execute("COMMIT")
+        lock.close()
+    agent.sock.setblocking(True)
+    agent.sock.settimeout(30)
+    if pending:
+        agent.sock.sendall(pending)
+        sent_lines += 1
+    replies = [agent.read_reply(30) for _ in range(sent_lines)]
+    assert all(r.get("ok") is True for r in replies), [r for r in replies if r.get("ok") is not True][:3]
+    assert agent.request(A.end(call_id=cid)).get("ok") is True
+    (req,) = standin.wait_for(1, timeout=30, status=200)
+    assert [t["name"] for t in req.body["tool_calls"]].count("piped") == sent_lines
+    agent.close()
 
 
 def sip_options(port: int, tag: str) -> bytes:
