@@ -6,6 +6,8 @@ public enum AgentErrorCode: String, Sendable {
     case badValue = "bad_value"
     case unknownCall = "unknown_call"
     case callFlushed = "call_flushed"
+    /// The call's records would pass `maxCallRecordBytes`: its body could no longer be stored or sent.
+    case callTooLarge = "call_too_large"
     case lineTooLong = "line_too_long"
     case storeUnavailable = "store_unavailable"
     case internalError = "internal_error"

@@ -15,8 +15,9 @@ public struct CallEntry: Equatable, Sendable {
     public var flushed: Bool = false
     /// The agent said `end`: flush as soon as the call is over, without the linger.
     public var agentDone: Bool = false
-    /// Records acknowledged for this call.
+    /// Records acknowledged for this call, and the bytes of the agent's among them (bounded per call).
     public var recordCount: Int = 0
+    public var recordBytes: Int = 0
     /// False for a ledger opened by the agent's `start` (no SIP call behind it): the agent's `end` ends it.
     public var viaSIP: Bool = true
 
@@ -105,10 +106,13 @@ public final class CallRegistry: @unchecked Sendable {
         return out
     }
 
-    /// Counts one acknowledged record per element (a call repeats per record), in one lock for a batch.
-    public func countRecords(_ callIDs: some Sequence<String>) {
+    /// Counts one acknowledged record of `bytes` per element (a call repeats per record), in one lock for a batch.
+    public func countRecords(_ records: some Sequence<(callID: String, bytes: Int)>) {
         lock.lock(); defer { lock.unlock() }
-        for id in callIDs { byCallID[id]?.recordCount += 1 }
+        for (id, bytes) in records {
+            byCallID[id]?.recordCount += 1
+            byCallID[id]?.recordBytes += bytes
+        }
     }
 
     /// Finds a call by its Call-ID, else by its simulation result id (the latest call with it).

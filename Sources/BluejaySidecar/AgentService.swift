@@ -41,6 +41,9 @@ final class AgentService: @unchecked Sendable {
         case .success(.record(let record)):
             guard let entry = resolve(record.call) else { return .answer(AgentReply.error(unknownCall(record.call))) }
             guard !entry.flushed else { return .answer(AgentReply.error(Self.flushed(entry.callID))) }
+            guard entry.recordBytes + record.fragment.count <= Self.maxCallRecordBytes else {
+                return .answer(AgentReply.error(Self.tooLarge(entry.callID)))
+            }
             // The first record naming the call's Bluejay id also writes it to the call: not a plain append.
             if entry.simulationResultID == nil && record.call.simulationResultID != nil { return .request(.record(record)) }
             return .append(AgentRecordBatch.Item(callID: entry.callID, kind: record.kind, record: Self.stored(record)))
@@ -118,7 +121,7 @@ final class AgentService: @unchecked Sendable {
     func account(_ result: AgentBatchResult) {
         guard !result.kept.isEmpty else { return }
         let kept = result.kept
-        registry.countRecords(kept.indices.lazy.map { kept[$0].callID })
+        registry.countRecords(kept.indices.lazy.map { (kept[$0].callID, kept[$0].record.fragment.count) })
         var byKind: [AgentRecordKind: Int64] = [:]
         for i in kept.indices { byKind[kept[i].kind, default: 0] += 1 }
         for (kind, count) in byKind { recordCounters[kind]?.increment(by: count) }
@@ -177,6 +180,7 @@ final class AgentService: @unchecked Sendable {
             // Named only once committed: after a failed commit the next record names the call again.
             registry.update(callID) {
                 $0.recordCount += 1
+                $0.recordBytes += stored.fragment.count
                 if let naming, $0.simulationResultID == nil { $0.simulationResultID = naming }
             }
             counter?.increment()
@@ -191,6 +195,14 @@ final class AgentService: @unchecked Sendable {
     private func unknownCall(_ ref: CallReference) -> AgentProtocolError {
         let name = ref.callID.map { "call_id \"\(Self.clip($0))\"" } ?? "simulation_result_id \"\(Self.clip(ref.simulationResultID ?? ""))\""
         return AgentProtocolError(code: .unknownCall, message: "no call with \(name) is known to the sidecar")
+    }
+
+    /// Bytes of records one call may hold: its body is built in memory, stored as one row (SQLite holds at most
+    /// 1 GB) and posted in one request. Records in flight when the bound is reached may pass it by their size.
+    static let maxCallRecordBytes = 64 << 20
+
+    private static func tooLarge(_ callID: String) -> AgentProtocolError {
+        AgentProtocolError(code: .callTooLarge, message: "call \"\(clip(callID))\" already holds \(maxCallRecordBytes >> 20) MiB of records; the record was not kept")
     }
 
     /// Why a call takes no more records: flushed, or forgotten (`CallRegistry.remove`).

@@ -49,9 +49,11 @@ public final class SQLiteStatement {
 
     @discardableResult
     public func bind(_ index: Int32, blob: [UInt8]?) -> Self {
-        if let blob {
+        // Over 2 GiB (Int32) cannot be bound: NULL instead, which a NOT NULL column refuses as an error (a trap
+        // here would end the process, again at every restart that retried the write).
+        if let blob, let count = Int32(exactly: blob.count) {
             blob.withUnsafeBytes { buf in
-                _ = bj_sqlite3_bind_blob_transient(stmt, index, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(buf.count))
+                _ = bj_sqlite3_bind_blob_transient(stmt, index, buf.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count)
             }
         } else {
             sqlite3_bind_null(stmt, index)

@@ -191,3 +191,30 @@ def test_socket_is_a_socket_with_mode_0660(sidecar):
     st = os.stat(sidecar.socket_path)
     assert stat.S_ISSOCK(st.st_mode), oct(st.st_mode)
     assert stat.S_IMODE(st.st_mode) == 0o660, oct(stat.S_IMODE(st.st_mode))
+
+
+@pytest.mark.timeout(120)
+def test_a_call_holds_at_most_64_mib_of_records(sidecar, standin, agent):
+    """A call's body is built in memory, stored as one row and posted in one request: past 64 MiB of records a
+    record gets call_too_large (and is not kept), and what was kept still goes out."""
+    start = agent.request({"type": "start", "simulation_result_id": "too-large"})
+    assert start.get("ok") is True, start
+    cid = start["call_id"]
+    pad = "x" * 1_000_000
+    kept, refused = 0, None
+    for i in range(80):  # 80 MB would pass the bound; it must refuse before
+        r = agent.request(A.tool_call("big", {"pad": pad}, None, call_id=cid, start_offset_ms=i), timeout=30)
+        if r.get("ok") is True:
+            kept += 1
+            continue
+        refused = r
+        break
+    assert refused is not None and refused.get("error") == "call_too_large", (kept, refused)
+    assert "64 MiB" in refused.get("message", ""), refused
+    assert 60 <= kept <= 67, kept  # 64 MiB of ~1 MB records
+    small = agent.request(A.tool_call("small", {}, None, call_id=cid, start_offset_ms=100))
+    assert small.get("ok") is True or small.get("error") == "call_too_large", small
+    assert agent.request(A.end(call_id=cid)).get("ok") is True
+    (req,) = standin.wait_for(1, timeout=60, status=200)
+    names = [t["name"] for t in req.body["tool_calls"]]
+    assert names.count("big") == kept, (names.count("big"), kept)
