@@ -138,7 +138,7 @@ public final class CallObserver {
                                 description: "\(side(of: m, in: call)) \(onHold ? "put the call on hold" : "resumed the call")",
                                 metadata: [("direction", SIPEventReader.direction(ofSDP: m.body) ?? "sendrecv"), ("by", side(of: m, in: call))]), call)
         case "BYE":
-            guard let call, call.state != .ended else { return }
+            guard let call, call.state != .ended, isOurDialog(m, call) else { return }
             end(call, by: side(of: m, in: call), reason: "bye", message: m, now)
         // A CANCEL ends nothing by itself (§9.2: it has no effect once a final response was sent, and a 200 may
         // be crossing it); the 487 it brings ends the call, or the ringing limit does.
@@ -219,6 +219,13 @@ public final class CallObserver {
             // Forget it after retransmissions are over (`sweep`); the registry keeps it as flushed for late lines.
             self.endedCalls.append(call, atMs: self.environment.nowMs + self.config.transactionLingerMs)
         }
+    }
+
+    /// Whether an in-dialog request is in the call's dialog: once the agent's tag is known, a forked INVITE's other
+    /// dialog (a second 2xx, which the caller ACKs and BYEs at once, RFC 3261 §13.2.2.4) is not the call.
+    private func isOurDialog(_ m: SIPMessage, _ call: ObservedCall) -> Bool {
+        guard let agentTag = call.agentTag else { return true }
+        return m.toTag == agentTag || m.fromTag == agentTag
     }
 
     /// Which side sent an in-dialog request: the caller's From-tag is the INVITE's.

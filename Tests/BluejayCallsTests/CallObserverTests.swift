@@ -118,6 +118,19 @@ final class CallObserverTests: XCTestCase {
         XCTAssertEqual(env.events.filter { $0 == "dtmf" }.count, 2, "the next digit is an event of its own")
     }
 
+    /// A forked INVITE answered twice: the caller ACKs and BYEs the second dialog at once (§13.2.2.4); that BYE
+    /// is not the end of the call, whose dialog goes on with the first 2xx's tag.
+    func testTheByeOfAForkedSecondDialogDoesNotEndTheCall() {
+        see(invite(cseq: 1))
+        see(response(200, cseq: 1))
+        see(response(200, cseq: 1).replacing(tag: "agent-tag", with: "other-fork"))
+        see(SIPText.request("BYE", branch: "z9hG4bK-bye-fork", cseq: 2, toTag: "other-fork"))
+        XCTAssertEqual(state, .active)
+        see(SIPText.request("BYE", branch: "z9hG4bK-bye", cseq: 3, toTag: "agent-tag"))
+        XCTAssertEqual(state, .ended)
+        XCTAssertEqual(lastStored?.endReason, "bye")
+    }
+
     /// A final response never seen (lost, or not captured) does not keep the call for --max-call-duration.
     func testACallWithNoFinalResponseEndsAtTheRingingLimit() {
         see(invite(cseq: 1))
@@ -130,5 +143,11 @@ final class CallObserverTests: XCTestCase {
         XCTAssertEqual(state, .ended)
         XCTAssertEqual(lastStored?.endReason, "no_final_response")
         XCTAssertEqual(observer.liveCallCount, 0)
+    }
+}
+
+private extension Array where Element == UInt8 {
+    func replacing(tag: String, with other: String) -> [UInt8] {
+        Array(String(decoding: self, as: UTF8.self).replacingOccurrences(of: "tag=\(tag)", with: "tag=\(other)").utf8)
     }
 }
