@@ -16,6 +16,8 @@ public final class CallObserver {
         var toHeader: String
         let sipHeadersJSON: [UInt8]
         let invitedAtMs: Int64
+        /// When it began, by `sweep`'s clock (`invitedAtMs` may be a capture time).
+        var begunAtMs: Int64 = 0
         /// The CSeq of the INVITE whose final response decides the call: a retry after a challenge raises it.
         var inviteCSeq: UInt32
         /// A final response that asks the caller to try again (401, 407, 422, 3xx) and ends the call only if no
@@ -64,9 +66,10 @@ public final class CallObserver {
     private var endedCalls = ExpiryQueue<ObservedCall>()
     /// Challenged calls, ended `transactionLingerMs` (Timer B's 64·T1) after the challenge unless a new INVITE came.
     private var challengedCalls = ExpiryQueue<(call: ObservedCall, cseq: UInt32)>()
-    /// Calls still ringing `ringingLimitMs` after their INVITE are ended: a final response lost (or never
-    /// captured) must not keep a call, and its registry entry, for `--max-call-duration`.
-    private var ringingCalls = ExpiryQueue<ObservedCall>()
+    /// Calls ringing: those still ringing `ringingLimitMs` after their INVITE are ended, since a final response
+    /// lost (or never captured) must not keep a call, and its registry entry, for `--max-call-duration`. Only
+    /// ringing calls are here, so `sweep` looks at a few and memory does not grow with the call rate.
+    private var ringing: [String: ObservedCall] = [:]
     /// Timer C (RFC 3261 §16.6, more than 3 minutes), plus a minute for a challenge and its retry.
     public static let ringingLimitMs: Int64 = 240_000
     private var live = 0
@@ -93,8 +96,7 @@ public final class CallObserver {
             guard due.call.state == .ringing, let challenge = due.call.challenge, challenge.cseq == due.cseq else { return }
             end(due.call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
         }
-        ringingCalls.expire(nowMs: now) { call in
-            guard call.state == .ringing else { return }
+        for call in ringing.values where now - call.begunAtMs >= Self.ringingLimitMs {
             if let challenge = call.challenge {
                 end(call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
             } else {
@@ -157,6 +159,7 @@ public final class CallObserver {
         guard m.cseqMethod == "INVITE", let call = calls[m.callID], call.state == .ringing, m.cseqNumber == call.inviteCSeq,
               m.statusCode >= 200 else { return }
         if m.statusCode < 300 {
+            ringing[call.callID] = nil
             call.state = .active
             call.answeredAtMs = now
             call.agentTag = m.toTag
@@ -186,7 +189,8 @@ public final class CallObserver {
                                 toHeader: m.toHeader, sipHeadersJSON: UserAgentServer.headersJSON(m.xHeaders), invitedAtMs: now,
                                 inviteCSeq: m.cseqNumber)
         calls[call.callID] = call
-        ringingCalls.append(call, atMs: environment.nowMs + Self.ringingLimitMs) // `sweep`'s clock, not a capture time
+        call.begunAtMs = environment.nowMs
+        ringing[call.callID] = call
         live += 1
         SIPMetrics.activeCalls.record(live)
         // In the store before the registry shows it to the agent: a record written while the call rings is then
@@ -201,6 +205,7 @@ public final class CallObserver {
 
     private func end(_ call: ObservedCall, by: String, reason: String, message: SIPMessage?, _ now: Int64) {
         guard call.state != .ended else { return }
+        if ringing[call.callID] === call { ringing[call.callID] = nil }
         record(SIPEventReader.ended(atMs: now, by: by, reason: reason, message: message), call)
         call.state = .ended
         call.endedAtMs = now
