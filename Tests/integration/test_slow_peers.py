@@ -43,6 +43,29 @@ def http_get(port: int, path: str) -> tuple[int, bytes]:
     return int(head.split()[1]), body
 
 
+def write_until_held_back(sock: socket.socket, line: bytes, max_lines: int, within: float) -> tuple[int, bytes, bool]:
+    """Writes ``line`` again and again without reading, until the peer stops reading (a write blocked for 1 s),
+    ``max_lines`` or ``within`` seconds. Returns the whole lines written, what is left of a line cut short, and
+    whether the peer held the writer back. Leaves ``sock`` non-blocking."""
+    sock.setblocking(False)
+    sent_lines, pending, blocked_since = 0, b"", None
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and sent_lines < max_lines:
+        if not pending:
+            pending = line
+        try:
+            pending = pending[sock.send(pending):]
+            if not pending:
+                sent_lines += 1
+            blocked_since = None
+        except BlockingIOError:
+            blocked_since = blocked_since or time.monotonic()
+            if time.monotonic() - blocked_since > 1.0:
+                return sent_lines, pending, True
+            time.sleep(0.01)
+    return sent_lines, pending, False
+
+
 @pytest.fixture
 def slow_sidecar(sidecar_factory, standin):
     return sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, args=["--read-timeout", str(READ_TIMEOUT)])
@@ -108,27 +131,9 @@ def test_agent_that_never_reads_replies_is_held_back_alone(slow_sidecar, standin
     # buffers, the sidecar stops reading it, so its writes block instead of growing the sidecar's memory.
     hog = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     hog.connect(str(slow_sidecar.socket_path))
-    hog.setblocking(False)
     line = (json.dumps(A.tool_call("hog", {"pad": "x" * 200}, None, call_id=call.call_id, start_offset_ms=1)) + "\n").encode()
-    sent_lines = 0
-    pending = b""
-    deadline = time.monotonic() + 20
-    blocked_since = None
-    while time.monotonic() < deadline and sent_lines < 400_000:
-        if not pending:
-            pending = line
-        try:
-            n = hog.send(pending)
-            pending = pending[n:]
-            if not pending:
-                sent_lines += 1
-            blocked_since = None
-        except BlockingIOError:
-            blocked_since = blocked_since or time.monotonic()
-            if time.monotonic() - blocked_since > 1.0:
-                break
-            time.sleep(0.01)
-    assert blocked_since is not None, f"the hog was never held back after {sent_lines} lines"
+    sent_lines, pending, held = write_until_held_back(hog, line, max_lines=400_000, within=20)
+    assert held, f"the hog was never held back after {sent_lines} lines"
 
     rss_kib = int(next(l for l in open(f"/proc/{slow_sidecar.proc.pid}/status") if l.startswith("VmRSS:")).split()[1])
     assert rss_kib < 400 * 1024, f"sidecar RSS {rss_kib} KiB while a client does not read"
@@ -178,25 +183,9 @@ def test_a_pipelining_agent_is_read_no_further_than_the_store_keeps_up(slow_side
     lock = sqlite3.connect(str(sc.data_dir / "sidecar.sqlite"), timeout=10, isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")  # the sidecar's commits now wait (its busy timeout is 5 s)
     try:
-        agent.sock.setblocking(False)
-        sent_lines, pending, blocked_since = 0, b"", None
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline and sent_lines < 1_000:  # 1,000 lines: 60 MB
-            if not pending:
-                pending = line
-            try:
-                n = agent.sock.send(pending)
-                pending = pending[n:]
-                if not pending:
-                    sent_lines += 1
-                blocked_since = None
-            except BlockingIOError:
-                blocked_since = blocked_since or time.monotonic()
-                if time.monotonic() - blocked_since > 1.0:
-                    break
-                time.sleep(0.01)
+        sent_lines, pending, held = write_until_held_back(agent.sock, line, max_lines=1_000, within=3)  # 60 MB
         accepted = sent_lines * len(line)
-        assert blocked_since is not None, f"never held back: {sent_lines} lines ({accepted >> 20} MiB) taken in"
+        assert held, f"never held back: {sent_lines} lines ({accepted >> 20} MiB) taken in"
         assert accepted < 24 << 20, f"{accepted >> 20} MiB of lines taken in while the store could not commit"
     finally:
         lock.execute("COMMIT")
