@@ -51,11 +51,15 @@ public struct SIPDestination: Equatable, Sendable {
     public var peer: SIPPeer
     public var host: String
     public var port: Int
+    /// A response over a connection that has closed meanwhile goes over a new one to `host` at this port, the
+    /// sent-by port of the request's Via (§18.2.2); the closed connection's own port was the peer's ephemeral one.
+    public var reconnectPort: Int?
 
-    public init(peer: SIPPeer, host: String, port: Int) {
+    public init(peer: SIPPeer, host: String, port: Int, reconnectPort: Int? = nil) {
         self.peer = peer
         self.host = host
         self.port = port
+        self.reconnectPort = reconnectPort
     }
 
     /// The peer's own address, over the channel it came from.
@@ -66,7 +70,8 @@ public struct SIPDestination: Equatable, Sendable {
     /// sent-by port (5060 by default).
     public static func forResponse(via: SIPVia, from peer: SIPPeer) -> SIPDestination {
         if peer.transport.isReliable {
-            return SIPDestination(peer: peer, host: peer.host, port: peer.port)
+            return SIPDestination(peer: peer, host: peer.host, port: peer.port,
+                                  reconnectPort: via.port ?? (peer.transport == .tls ? 5061 : 5060))
         }
         if let maddr = via.addressMaddr {
             return SIPDestination(peer: peer, host: maddr, port: via.port ?? 5060)

@@ -18,6 +18,7 @@ enum SIPListeners {
     static func bind(_ addresses: [ListenAddress], receive: @escaping ([UInt8], SIPPeer) -> Void, environment: SIPLoopEnvironment,
                      filter: SIPSourceFilter, tls: LiveTLSIdentity?, logger: Logger) throws -> [Channel] {
         var channels: [Channel] = []
+        environment.receive = receive
         for address in addresses {
             let v6 = address.host.contains(":")
             switch address.transport {

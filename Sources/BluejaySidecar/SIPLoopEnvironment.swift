@@ -53,6 +53,9 @@ final class SIPLoopEnvironment: UASEnvironment {
     /// Mode proxy: the core to report send failures and closed connections to, and the call tracker.
     weak var proxy: ProxyCore?
     weak var observer: CallObserver?
+    /// Where the listeners hand what they read (the UAS or the proxy); connections the sidecar opens hand theirs
+    /// there too. Set once, before the listeners open.
+    var receive: (([UInt8], SIPPeer) -> Void)?
     var logger_: Logger { logger }
 
     func register(_ channel: Channel, udpListenerV6 v6: Bool? = nil) -> Int {
@@ -79,7 +82,10 @@ final class SIPLoopEnvironment: UASEnvironment {
         guard let channel = channels[destination.peer.channelID],
               !destination.peer.transport.isReliable || Self.connects(channel, to: destination) else {
             // No channel, or a TCP connection to somewhere else (the proxy names the one a request came in on).
-            sendWithoutChannel(bytes, to: destination)
+            // A response whose connection closed goes to the request's sent-by port instead (§18.2.2).
+            var elsewhere = destination
+            if let port = destination.reconnectPort { elsewhere.port = port }
+            sendWithoutChannel(bytes, to: elsewhere)
             return
         }
         let buffer = channel.allocator.buffer(bytes: bytes)
@@ -163,7 +169,7 @@ final class SIPLoopEnvironment: UASEnvironment {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
-                channel.pipeline.addHandler(SIPStreamHandler(receive: { bytes, peer in environment.proxy?.receive(bytes, from: peer) },
+                channel.pipeline.addHandler(SIPStreamHandler(receive: { bytes, peer in environment.receive?(bytes, peer) },
                                                              environment: environment, logger: environment.logger_))
             }
             .connect(host: host, port: port)

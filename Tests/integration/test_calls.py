@@ -2,6 +2,9 @@
 the socket, the stand-in receives one valid body per simulated call."""
 from __future__ import annotations
 
+import re
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -173,3 +176,61 @@ def test_unknown_method_rejected(sidecar, standin, run_sipp, unique):
 def test_sidecar_exits_on_sigterm(sidecar):
     rc = sidecar.terminate(timeout=10)
     assert rc is not None, "sidecar still running 10 s after SIGTERM"
+
+
+def _read_sip(sock: socket.socket, until: bytes, timeout: float) -> bytes:
+    """Reads from a SIP TCP stream until ``until`` is in what was read (bounded by ``timeout``)."""
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while until not in data and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.timeout(40)
+def test_a_response_whose_tcp_connection_closed_goes_to_the_via_port(sidecar_factory, standin, unique):
+    """RFC 3261 §18.2.2: the caller's connection closed before the 200 (here while the call rings); the sidecar
+    opens a connection to the address it came from at the Via's sent-by port, and the dialog goes on over it
+    (ACK, BYE), ending in one flush. Before, the 200 went to the closed connection's ephemeral port and was lost."""
+    sc = sidecar_factory(bluejay_url=standin.url, api_key=standin.api_key, args=["--ring-ms", "1000"])
+    sim, cid = unique("reconnect-sim"), unique("reconnect") + "@test"
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def request(method: str, cseq: int, to_tag: str = "", body: str = "") -> bytes:
+        to = "<sip:agent@127.0.0.1>" + (f";tag={to_tag}" if to_tag else "")
+        head = (f"{method} sip:agent@127.0.0.1:{sc.sip_port};transport=tcp SIP/2.0\r\n"
+                f"Via: SIP/2.0/TCP 127.0.0.1:{port};branch=z9hG4bK-{method.lower()}-{cseq}\r\nMax-Forwards: 70\r\n"
+                f"From: <sip:caller@127.0.0.1>;tag=ft-reconnect\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: {cseq} {method}\r\n"
+                f"Contact: <sip:caller@127.0.0.1:{port};transport=tcp>\r\nX-Simulation-Result-Id: {sim}\r\n")
+        if body:
+            head += "Content-Type: application/sdp\r\n"
+        return (head + f"Content-Length: {len(body)}\r\n\r\n" + body).encode()
+
+    sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+    first = socket.create_connection(("127.0.0.1", sc.sip_port), timeout=5)
+    first.sendall(request("INVITE", 1, body=sdp))
+    ringing = _read_sip(first, b"180 Ringing", 5)
+    assert b"SIP/2.0 180" in ringing, ringing
+    first.close()  # gone before the answer
+
+    listener.settimeout(10)
+    conn, _ = listener.accept()
+    ok = _read_sip(conn, b"\r\n\r\n", 10)
+    assert ok.startswith(b"SIP/2.0 200") and f"Call-ID: {cid}".encode() in ok, ok[:400]
+    to_tag = re.search(rb"^To:.*;tag=([^;\r\n]+)", ok, re.M).group(1).decode()
+    conn.sendall(request("ACK", 1, to_tag))
+    conn.sendall(request("BYE", 2, to_tag))
+    bye_ok = _read_sip(conn, b"CSeq: 2 BYE", 10)
+    assert b"SIP/2.0 200" in bye_ok, bye_ok[-400:]
+    conn.close()
+    listener.close()
+    (req,) = standin.wait_for(1, timeout=15, status=200)
+    assert req.simulation_result_id == sim, standin.summary()
+    assert req.body["metadata"]["end_reason"] == "bye", req.body["metadata"]
