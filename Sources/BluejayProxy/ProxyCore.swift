@@ -48,8 +48,16 @@ public final class ProxyCore {
     public var sourceLimiter: SourceLimiter?
 
     /// Which side a message from `peer` comes from: the upstream's address is the upstream, anything else a caller.
-    public func side(of peer: SIPPeer) -> ProxySide {
-        peer.host == config.upstream.host && peer.port == config.upstream.port ? .upstream : .caller
+    /// A request over a connection the agent opened itself (TCP from an ephemeral port: a call it dials out) is the
+    /// upstream's when it comes from the upstream's host and its Via's sent-by is the upstream's address.
+    public func side(of peer: SIPPeer, message: SIPMessage? = nil) -> ProxySide {
+        let upstream = config.upstream
+        if peer.host == upstream.host && peer.port == upstream.port { return .upstream }
+        if peer.transport.isReliable, peer.host == upstream.host, let message, message.isRequest, let via = message.topVia,
+           via.host == upstream.host, (via.port ?? 5060) == upstream.port {
+            return .upstream
+        }
+        return .caller
     }
 
     // MARK: Input
@@ -58,15 +66,16 @@ public final class ProxyCore {
     public func receive(_ bytes: [UInt8], from peer: SIPPeer) {
         counters.received += 1
         if peer.transport.isReliable { flows[flowKey(peer.host, peer.port)] = peer.channelID }
-        let side = side(of: peer)
         switch SIPMessage.parse(bytes) {
         case .message(let message):
+            let side = side(of: peer, message: message)
             if message.isRequest {
                 handleRequest(message, from: peer, side: side)
             } else {
                 handleResponse(message, side: side)
             }
         case .badRequest(let message, let error):
+            let side = side(of: peer)
             counters.badRequests += 1
             logger.debug("bad SIP request", metadata: ["peer": "\(peer.host):\(peer.port)", "error": "\(error)"])
             guard message.isRequest, message.method != "ACK", let via = message.topVia else { return }

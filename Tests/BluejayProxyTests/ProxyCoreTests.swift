@@ -362,6 +362,24 @@ final class ProxyCoreTests: XCTestCase {
         XCTAssertEqual(env.sent[1].destination.host, "198.51.100.1")
     }
 
+    /// The agent dials out over a TCP connection it opened itself, from an ephemeral port: its INVITE is still the
+    /// upstream's (its Via names the upstream's address), so it goes where its Request-URI says, not back upstream.
+    func testInviteOverTheAgentsOwnConnectionIsTheUpstreams() {
+        make(upstream: "sip:198.51.100.1:5080;transport=tcp")
+        let agentsOwn = SIPPeer(transport: .tcp, host: "198.51.100.1", port: 40_001, channelID: 9, localPort: 5060)
+        proxy.receive(ProxyText.request("INVITE", uri: "sip:+15550100@192.0.2.50:5062",
+                                        via: "SIP/2.0/TCP 198.51.100.1:5080;branch=z9hG4bK-own"), from: agentsOwn)
+        XCTAssertEqual(env.methods, ["100", "INVITE"])
+        XCTAssertEqual(env.sent[1].destination.host, "192.0.2.50")
+        XCTAssertEqual(env.sent[1].destination.port, 5062)
+        XCTAssertEqual(env.observed.last?.side, .upstream)
+        // A caller on the same host (another port in its Via) is a caller.
+        env.drain()
+        proxy.receive(ProxyText.request("INVITE", uri: "sip:agent@203.0.113.1:5060", callID: "call-2@test",
+                                        via: "SIP/2.0/TCP 198.51.100.1:6000;branch=z9hG4bK-c9"), from: agentsOwn)
+        XCTAssertEqual(env.sent[1].destination.port, 5080, "a caller's INVITE goes upstream")
+    }
+
     func testInviteFromUpstreamIsRoutedByRequestURI() {
         proxy.receive(ProxyText.request("INVITE", uri: "sip:+15550100@192.0.2.50:5062",
                                         via: "SIP/2.0/UDP 198.51.100.1:5080;branch=z9hG4bK-out"), from: upstreamUDP)
