@@ -93,15 +93,18 @@ public final class CallObserver {
             if calls[call.callID] === call { calls[call.callID] = nil }
         }
         challengedCalls.expire(nowMs: now) { due in
-            guard due.call.state == .ringing, let challenge = due.call.challenge, challenge.cseq == due.cseq else { return }
-            end(due.call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
+            guard due.call.state == .ringing, due.call.challenge?.cseq == due.cseq else { return }
+            endUnanswered(due.call, now)
         }
-        for call in ringing.values where now - call.begunAtMs >= Self.ringingLimitMs {
-            if let challenge = call.challenge {
-                end(call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
-            } else {
-                end(call, by: "system", reason: "no_final_response", message: nil, now)
-            }
+        for call in ringing.values where now - call.begunAtMs >= Self.ringingLimitMs { endUnanswered(call, now) }
+    }
+
+    /// A ringing call no answer will come for: rejected by its last challenge, or no final response seen at all.
+    private func endUnanswered(_ call: ObservedCall, _ now: Int64) {
+        if let challenge = call.challenge {
+            end(call, by: "agent", reason: "rejected_\(challenge.status)", message: nil, now)
+        } else {
+            end(call, by: "system", reason: "no_final_response", message: nil, now)
         }
     }
 

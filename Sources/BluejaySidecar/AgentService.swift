@@ -39,7 +39,7 @@ final class AgentService: @unchecked Sendable {
         case .success(.lookup(let ref)):
             return .answer(lookupReply(ref))
         case .success(.record(let record)):
-            guard let entry = resolve(record.call) else { return .answer(AgentReply.error(unknownCall(record.call))) }
+            guard let entry = resolve(record.call) else { return .answer(AgentReply.error(Self.unknownCall(record.call))) }
             guard !entry.flushed else { return .answer(AgentReply.error(Self.flushed(entry.callID))) }
             guard entry.recordBytes + record.fragment.count <= Self.maxCallRecordBytes else {
                 return .answer(AgentReply.error(Self.tooLarge(entry.callID)))
@@ -60,18 +60,18 @@ final class AgentService: @unchecked Sendable {
         case .start(let ref):
             start(ref, now: now, reply: reply)
         case .end(let ref):
-            guard let entry = resolve(ref) else { return reply(AgentReply.error(unknownCall(ref))) }
+            guard let entry = resolve(ref) else { return reply(AgentReply.error(Self.unknownCall(ref))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             flusher.agentEnded(entry.callID) { error in reply(error.map(Self.reply(for:)) ?? AgentReply.ok) }
         case .record(let record):
-            guard let entry = resolve(record.call) else { return reply(AgentReply.error(unknownCall(record.call))) }
+            guard let entry = resolve(record.call) else { return reply(AgentReply.error(Self.unknownCall(record.call))) }
             guard !entry.flushed else { return reply(AgentReply.error(Self.flushed(entry.callID))) }
             append(record, to: entry, reply: reply)
         }
     }
 
     private func lookupReply(_ ref: CallReference) -> [UInt8] {
-        guard let entry = resolve(ref) else { return AgentReply.error(unknownCall(ref)) }
+        guard let entry = resolve(ref) else { return AgentReply.error(Self.unknownCall(ref)) }
         return AgentReply.lookup(callID: entry.callID, simulationResultID: entry.simulationResultID,
                                  state: entry.state.rawValue, startedAtEpochMs: entry.invitedAtMs)
     }
@@ -192,7 +192,7 @@ final class AgentService: @unchecked Sendable {
         registry.resolve(callID: ref.callID, simulationResultID: ref.simulationResultID)
     }
 
-    private func unknownCall(_ ref: CallReference) -> AgentProtocolError {
+    private static func unknownCall(_ ref: CallReference) -> AgentProtocolError {
         let name = ref.callID.map { "call_id \"\(Self.clip($0))\"" } ?? "simulation_result_id \"\(Self.clip(ref.simulationResultID ?? ""))\""
         return AgentProtocolError(code: .unknownCall, message: "no call with \(name) is known to the sidecar")
     }
@@ -207,9 +207,7 @@ final class AgentService: @unchecked Sendable {
 
     /// Why a call takes no more records: flushed, or forgotten (`CallRegistry.remove`).
     private static func closed(_ callID: String, _ registry: CallRegistry) -> AgentProtocolError {
-        guard registry.entry(callID) != nil else {
-            return AgentProtocolError(code: .unknownCall, message: "no call with call_id \"\(clip(callID))\" is known to the sidecar")
-        }
+        guard registry.entry(callID) != nil else { return unknownCall(CallReference(callID: callID, simulationResultID: nil)) }
         return flushed(callID)
     }
 

@@ -93,14 +93,18 @@ final class SIPLoopEnvironment: UASEnvironment {
             channel.writeAndFlush(buffer, promise: nil)
             return
         }
-        // Addresses only: resolving a name here (getaddrinfo) would stop the loop for as long as DNS takes.
-        guard let address = try? SocketAddress(ipAddress: destination.host, port: destination.port) else {
-            logger.debug("SIP message not sent: the destination is not an address", metadata: ["to": "\(destination.host):\(destination.port)"])
-            proxy?.sendFailed(to: destination)
-            return
-        }
+        guard let address = address(of: destination) else { return }
         channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
         flushSoon(channel)
+    }
+
+    /// Addresses only: resolving a name on the loop (getaddrinfo, or a connect to a name) would stop it for as
+    /// long as DNS takes. A destination that is not an address is not sent to (the proxy hears of it).
+    private func address(of destination: SIPDestination) -> SocketAddress? {
+        if let address = try? SocketAddress(ipAddress: destination.host, port: destination.port) { return address }
+        logger.debug("SIP message not sent: the destination is not an address", metadata: ["to": "\(destination.host):\(destination.port)"])
+        proxy?.sendFailed(to: destination)
+        return nil
     }
 
     /// UDP channels written since the last flush. Datagrams answered in one pass of the loop (a burst of
@@ -139,12 +143,7 @@ final class SIPLoopEnvironment: UASEnvironment {
             send(bytes, to: routed)
             _ = listener
         case .tcp:
-            guard (try? SocketAddress(ipAddress: destination.host, port: destination.port)) != nil else {
-                // Connecting to a name would resolve it on the loop, as `send` says.
-                logger.debug("SIP message not sent: the destination is not an address", metadata: ["to": "\(destination.host):\(destination.port)"])
-                proxy?.sendFailed(to: destination)
-                return
-            }
+            guard address(of: destination) != nil else { return }
             let key = "\(destination.host):\(destination.port)"
             if let channel = outboundTCP[key], channel.isActive {
                 channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
